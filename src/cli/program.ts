@@ -1,0 +1,71 @@
+import { Command, CommanderError, Option } from 'commander';
+import { loadConfig } from '../config.js';
+import { createDefaultDeps, environmentDeps } from '../deps.js';
+import { DEFAULT_CODEBUILD_PROJECT } from '../environment/aws-probe.js';
+import { detectEnvironment } from '../environment/detect.js';
+import { summarize } from '../tools/detect-environment.js';
+import { InputError } from '../util/errors.js';
+import { SERVER_NAME, VERSION } from '../version.js';
+import { note, printJson } from './output.js';
+
+/** Exit codes: 0 done, 1 the work found a problem (errors, not ready, build failed), 2 bad usage or input. */
+export const EXIT_OK = 0;
+export const EXIT_PROBLEM = 1;
+export const EXIT_USAGE = 2;
+
+export function buildProgram(setExitCode: (code: number) => void): Command {
+  const deps = () => createDefaultDeps(loadConfig(process.env), process.env);
+  const program = new Command(SERVER_NAME)
+    .description('Build container images reliably. With no command (or `serve`), runs the MCP server on stdio.')
+    .version(VERSION)
+    .exitOverride()
+    .configureOutput({
+      writeOut: (text) => process.stderr.write(text),
+      writeErr: (text) => process.stderr.write(text),
+    });
+
+  program.command('serve').description('Run the MCP server on stdin/stdout (the default).');
+
+  program
+    .command('detect')
+    .description('Detect where images can be built (local Docker or AWS CodeBuild) and print the report as JSON.')
+    .option('--region <region>', 'AWS region (default: AWS_REGION, AWS_DEFAULT_REGION, profile, us-west-2)')
+    .option('--codebuild-project <name>', 'CodeBuild project to check', DEFAULT_CODEBUILD_PROJECT)
+    .option('--use-sudo', 'run docker through sudo -n', false)
+    .addOption(new Option('--force-local', 'recommend local Docker only').conflicts('forceCodebuild'))
+    .addOption(new Option('--force-codebuild', 'recommend CodeBuild (charges apply)').conflicts('forceLocal'))
+    .action(async (options) => {
+      const report = await detectEnvironment(environmentDeps(deps()), {
+        region: options.region,
+        codebuildProject: options.codebuildProject,
+        useSudo: options.useSudo,
+        forceLocal: options.forceLocal ?? false,
+        forceCodebuild: options.forceCodebuild ?? false,
+      });
+      printJson(report);
+      note(summarize(report));
+      setExitCode(report.recommendation.ready ? EXIT_OK : EXIT_PROBLEM);
+    });
+
+  return program;
+}
+
+export async function runCli(argv: string[]): Promise<number> {
+  let exitCode = EXIT_OK;
+  const program = buildProgram((code) => {
+    exitCode = code;
+  });
+  try {
+    await program.parseAsync(argv);
+    return exitCode;
+  } catch (error) {
+    if (error instanceof CommanderError) {
+      return error.exitCode === 0 ? EXIT_OK : EXIT_USAGE;
+    }
+    if (error instanceof InputError) {
+      note(`error: ${error.message}\nhint: ${error.hint}`);
+      return EXIT_USAGE;
+    }
+    throw error;
+  }
+}

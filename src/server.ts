@@ -1,0 +1,70 @@
+import { McpServer } from '@modelcontextprotocol/sdk/server/mcp.js';
+import type { RequestHandlerExtra } from '@modelcontextprotocol/sdk/shared/protocol.js';
+import type { CallToolResult, ServerNotification, ServerRequest } from '@modelcontextprotocol/sdk/types.js';
+import type { ServerDeps } from './deps.js';
+import { createTools } from './tools/index.js';
+import type { AnyToolDefinition, ToolContext } from './tools/tool.js';
+import { InputError } from './util/errors.js';
+import { SERVER_NAME, VERSION } from './version.js';
+
+const INSTRUCTIONS =
+  'Builds container images (especially PyTorch training images) reliably. Workflow: detect_environment -> ' +
+  'analyze_dockerfile -> build_image -> get_build_status (when a build is still running) -> smoke_test.';
+
+type Extra = RequestHandlerExtra<ServerRequest, ServerNotification>;
+
+function toolContext(server: McpServer, extra: Extra): ToolContext {
+  const progressToken = extra._meta?.progressToken;
+  return {
+    signal: extra.signal,
+    async progress(progress, total, message) {
+      if (progressToken === undefined) return;
+      await extra.sendNotification({
+        method: 'notifications/progress',
+        params: { progressToken, progress, total, message },
+      });
+    },
+    async log(level, message) {
+      await server.sendLoggingMessage({ level, logger: SERVER_NAME, data: message });
+    },
+  };
+}
+
+function registerTool(server: McpServer, tool: AnyToolDefinition): void {
+  server.registerTool(
+    tool.name,
+    {
+      title: tool.title,
+      description: tool.description,
+      inputSchema: tool.inputSchema,
+      outputSchema: tool.outputSchema,
+      annotations: { title: tool.title, ...tool.annotations },
+    },
+    async (input: Record<string, unknown>, extra: Extra): Promise<CallToolResult> => {
+      try {
+        const outcome = await tool.handler(input, toolContext(server, extra));
+        return {
+          content: [{ type: 'text', text: outcome.summary }],
+          structuredContent: outcome.structured as Record<string, unknown>,
+          isError: outcome.isError,
+        };
+      } catch (error) {
+        // Bad input is the agent's to fix: say which field and what to do. Anything else is a bug and propagates.
+        if (error instanceof InputError) {
+          return { content: [{ type: 'text', text: `${error.message}. ${error.hint}` }], isError: true };
+        }
+        throw error;
+      }
+    },
+  );
+}
+
+/** Builds the MCP server with every tool registered; the caller connects it to a transport. */
+export function createServer(deps: ServerDeps): McpServer {
+  const server = new McpServer(
+    { name: SERVER_NAME, version: VERSION },
+    { capabilities: { logging: {} }, instructions: INSTRUCTIONS },
+  );
+  for (const tool of createTools(deps)) registerTool(server, tool);
+  return server;
+}

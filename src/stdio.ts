@@ -1,0 +1,19 @@
+import { StdioServerTransport } from '@modelcontextprotocol/sdk/server/stdio.js';
+import { loadConfig } from './config.js';
+import { createDefaultDeps } from './deps.js';
+import { createServer } from './server.js';
+
+/** Connects the server to stdin/stdout. stdout carries only the protocol; diagnostics go to stderr. */
+export async function runStdioServer(): Promise<void> {
+  const deps = createDefaultDeps(loadConfig(process.env), process.env);
+  const server = createServer(deps);
+  const transport = new StdioServerTransport();
+  const shutdown = async () => {
+    await server.close().catch(() => undefined);
+    process.exit(0);
+  };
+  process.stdin.on('end', shutdown);
+  process.on('SIGINT', shutdown);
+  process.on('SIGTERM', shutdown);
+  await server.connect(transport);
+}

@@ -1,0 +1,39 @@
+import type { ToolAnnotations } from '@modelcontextprotocol/sdk/types.js';
+import type { z } from 'zod';
+
+export type LogLevel = 'debug' | 'info' | 'notice' | 'warning' | 'error';
+
+/** What a tool handler may do besides returning: report progress, log, and notice cancellation. */
+export interface ToolContext {
+  signal: AbortSignal;
+  /** Sends notifications/progress when the client asked for it (gave a progress token); otherwise a no-op. */
+  progress(progress: number, total: number | undefined, message: string): Promise<void>;
+  log(level: LogLevel, message: string): Promise<void>;
+}
+
+export interface ToolOutcome<Output> {
+  structured: Output;
+  /** A short text for clients that show text only. */
+  summary: string;
+  /** An expected failure the agent can act on (the summary says the next step). */
+  isError?: boolean;
+}
+
+export interface ToolDefinition<Input extends z.ZodRawShape, Output extends z.ZodRawShape> {
+  name: string;
+  title: string;
+  description: string;
+  inputSchema: Input;
+  outputSchema: Output;
+  annotations: ToolAnnotations;
+  handler(input: z.infer<z.ZodObject<Input>>, context: ToolContext): Promise<ToolOutcome<z.infer<z.ZodObject<Output>>>>;
+}
+
+// eslint-disable-next-line @typescript-eslint/no-explicit-any -- the registry holds tools of different shapes
+export type AnyToolDefinition = ToolDefinition<any, any>;
+
+export function defineTool<Input extends z.ZodRawShape, Output extends z.ZodRawShape>(
+  definition: ToolDefinition<Input, Output>,
+): ToolDefinition<Input, Output> {
+  return definition;
+}

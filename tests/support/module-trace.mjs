@@ -1,0 +1,3 @@
+import { register } from 'node:module';
+
+register('./module-trace-hooks.mjs', import.meta.url);

@@ -1,0 +1,192 @@
+import { chmod, mkdtemp, readFile, writeFile } from 'node:fs/promises';
+import os from 'node:os';
+import path from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { classifyDaemonError, probeDocker, resolveBuilder } from '../../../src/environment/docker-probe.js';
+import { ExecaCommandRunner } from '../../../src/util/command-runner.js';
+import { RecordingRunner } from '../../support/fake-runner.js';
+
+const fixtures = path.resolve(import.meta.dirname, '../../fixtures/docker-probe');
+const fixture = (name: string) => readFile(path.join(fixtures, name), 'utf8');
+
+/** A stand-in docker executable so findExecutable succeeds; the RecordingRunner answers for it. */
+async function fakeDockerOnPath(): Promise<{ dir: string; env: NodeJS.ProcessEnv }> {
+  const dir = await mkdtemp(path.join(os.tmpdir(), 'dib-fake-docker-'));
+  await writeFile(path.join(dir, 'docker'), '#!/bin/sh\nexit 99\n');
+  await chmod(path.join(dir, 'docker'), 0o755);
+  return { dir, env: { PATH: dir } };
+}
+
+describe('probeDocker with recorded docker output', () => {
+  it('reports a reachable 20.10 engine driven by a newer CLI without buildx as the legacy builder', async () => {
+    const { dir, env } = await fakeDockerOnPath();
+    const runner = new RecordingRunner()
+      .on(['version'], { stdout: await fixture('version-28-on-20.10.json') })
+      .on(['info'], { stdout: await fixture('info-20.10.json') })
+      .on(['buildx'], { exitCode: 1, stderr: 'docker: unknown command: docker buildx' })
+      .on(['context', 'show'], { stdout: 'default' });
+    const status = await probeDocker({ runner, dockerCommand: 'docker', useSudo: false, env, timeoutMs: 1000 });
+    expect(status.cli).toEqual({ found: true, path: path.join(dir, 'docker'), version: '28.2.2', api_version: '1.41' });
+    expect(status.daemon).toMatchObject({
+      state: 'reachable',
+      server_version: '20.10.24+dfsg1',
+      api_version: '1.41',
+      os: 'linux',
+      arch: 'amd64',
+      storage_driver: 'overlay2',
+    });
+    expect(status.builder).toMatchObject({ default: 'legacy', selected: 'legacy', buildkit_available: false });
+    expect(status.warnings.join(' ')).toMatch(/legacy builder/);
+    expect(status.gpu.available).toBe(false);
+    expect(status.context).toEqual({ name: 'default', source: 'default' });
+    // Exact arguments: JSON formats, never a shell string.
+    expect(runner.calls.map((call) => call.args)).toEqual(
+      expect.arrayContaining([
+        ['version', '--format', '{{json .}}'],
+        ['info', '--format', '{{json .}}'],
+        ['buildx', 'version'],
+        ['context', 'show'],
+      ]),
+    );
+    expect(runner.calls.every((call) => call.command === path.join(dir, 'docker'))).toBe(true);
+  });
+
+  it('classifies the real permission-denied error and points at use_sudo', async () => {
+    const { env } = await fakeDockerOnPath();
+    const runner = new RecordingRunner().on(['version'], {
+      exitCode: 1,
+      stdout: await fixture('version-permission-denied.stdout'),
+      stderr: await fixture('version-permission-denied.stderr'),
+    });
+    const status = await probeDocker({ runner, dockerCommand: 'docker', useSudo: false, env, timeoutMs: 1000 });
+    expect(status.daemon.state).toBe('permission-denied');
+    expect(status.daemon.hint).toMatch(/use_sudo/);
+    // The daemon was never asked for `info` once version failed.
+    expect(runner.calls.some((call) => call.args[0] === 'info')).toBe(false);
+  });
+
+  it('classifies a daemon that is down as unreachable', async () => {
+    const { env } = await fakeDockerOnPath();
+    const runner = new RecordingRunner().on(['version'], {
+      exitCode: 1,
+      stdout: await fixture('version-daemon-down.json'),
+      stderr: await fixture('version-daemon-down.stderr'),
+    });
+    const status = await probeDocker({ runner, dockerCommand: 'docker', useSudo: false, env, timeoutMs: 1000 });
+    expect(status.daemon.state).toBe('unreachable');
+    expect(status.daemon.error).toContain('Cannot connect to the Docker daemon');
+    expect(status.cli.version).toBe('28.2.2');
+  });
+
+  it('runs every docker call through `sudo -n` when use_sudo is set', async () => {
+    const { dir, env } = await fakeDockerOnPath();
+    const runner = new RecordingRunner().on([], { exitCode: 1, stderr: 'sudo: a password is required' });
+    const status = await probeDocker({ runner, dockerCommand: 'docker', useSudo: true, env, timeoutMs: 1000 });
+    expect(runner.calls.every((call) => call.command === 'sudo' && call.args[0] === '-n')).toBe(true);
+    expect(runner.calls[0]!.args).toEqual(['-n', path.join(dir, 'docker'), 'version', '--format', '{{json .}}']);
+    expect(status.daemon.state).toBe('permission-denied');
+    expect(status.daemon.error).toMatch(/password/);
+  });
+
+  it('reports no-cli when docker is not on PATH', async () => {
+    const runner = new RecordingRunner();
+    const status = await probeDocker({
+      runner,
+      dockerCommand: 'docker',
+      useSudo: false,
+      env: { PATH: '/nonexistent' },
+      timeoutMs: 1000,
+    });
+    expect(status.daemon.state).toBe('no-cli');
+    expect(status.daemon.hint).toMatch(/Install Docker/);
+    expect(runner.calls).toHaveLength(0);
+  });
+
+  it('finds an nvidia runtime and CDI GPU devices in docker info', async () => {
+    const { env } = await fakeDockerOnPath();
+    const info = JSON.parse(await fixture('info-20.10.json')) as Record<string, unknown>;
+    info.Runtimes = { ...(info.Runtimes as object), nvidia: { path: 'nvidia-container-runtime' } };
+    info.DiscoveredDevices = [{ Source: 'cdi', ID: 'nvidia.com/gpu=0' }];
+    const runner = new RecordingRunner()
+      .on(['version'], { stdout: await fixture('version-28-on-20.10.json') })
+      .on(['info'], { stdout: JSON.stringify(info) });
+    const status = await probeDocker({ runner, dockerCommand: 'docker', useSudo: false, env, timeoutMs: 1000 });
+    expect(status.gpu).toMatchObject({ available: true, cdi_devices: ['nvidia.com/gpu=0'] });
+    expect(status.gpu.runtimes).toContain('nvidia');
+  });
+
+  it('reports DOCKER_HOST as the endpoint source', async () => {
+    const { env } = await fakeDockerOnPath();
+    const runner = new RecordingRunner();
+    const status = await probeDocker({
+      runner,
+      dockerCommand: 'docker',
+      useSudo: false,
+      env: { ...env, DOCKER_HOST: 'tcp://127.0.0.1:1' },
+      timeoutMs: 1000,
+    });
+    expect(status.context).toMatchObject({ docker_host: 'tcp://127.0.0.1:1', source: 'DOCKER_HOST' });
+  });
+});
+
+describe('probeDocker against a docker command that never answers', () => {
+  it('gives up after its timeout and reports the daemon as unresponsive', async () => {
+    const dir = await mkdtemp(path.join(os.tmpdir(), 'dib-hung-docker-'));
+    const hung = path.join(dir, 'docker');
+    await writeFile(hung, '#!/bin/sh\nexec sleep 600\n');
+    await chmod(hung, 0o755);
+    const started = performance.now();
+    const status = await probeDocker({
+      runner: new ExecaCommandRunner(),
+      dockerCommand: hung,
+      useSudo: false,
+      env: process.env,
+      timeoutMs: 700,
+    });
+    const elapsed = performance.now() - started;
+    expect(status.daemon.state).toBe('unresponsive');
+    expect(status.daemon.hint).toMatch(/Restart/);
+    expect(elapsed).toBeLessThan(4_000);
+  });
+});
+
+describe('resolveBuilder', () => {
+  it('uses buildx when the plugin is there', () => {
+    expect(resolveBuilder('28.2.2', 'github.com/docker/buildx v0.24.0', {})).toMatchObject({
+      default: 'buildx',
+      selected: 'buildkit',
+    });
+  });
+  it('honours DOCKER_BUILDKIT=0 even with buildx', () => {
+    expect(resolveBuilder('28.2.2', 'v0.24.0', { DOCKER_BUILDKIT: '0' })).toMatchObject({ selected: 'legacy' });
+  });
+  it('treats DOCKER_BUILDKIT=1 without buildx on a new CLI as broken and falls back to legacy', () => {
+    const builder = resolveBuilder('28.2.2', undefined, { DOCKER_BUILDKIT: '1' });
+    expect(builder).toMatchObject({ default: 'broken', selected: 'legacy' });
+    expect(builder.note).toMatch(/buildx/);
+  });
+  it('uses the built-in BuildKit of a 20.10 CLI', () => {
+    expect(resolveBuilder('20.10.24+dfsg1', undefined, {})).toMatchObject({ default: 'legacy', selected: 'buildkit' });
+    expect(resolveBuilder('20.10.24+dfsg1', undefined, { DOCKER_BUILDKIT: '1' })).toMatchObject({
+      default: 'buildkit-env',
+      selected: 'buildkit',
+    });
+  });
+});
+
+describe('classifyDaemonError', () => {
+  it('prefers the timeout over any text', () => {
+    const result = {
+      command: 'docker',
+      args: [],
+      exitCode: undefined,
+      stdout: '',
+      stderr: '',
+      timedOut: true,
+      notFound: false,
+      cancelled: false,
+      durationMs: 4000,
+    };
+    expect(classifyDaemonError(result).state).toBe('unresponsive');
+  });
+});
