@@ -6,10 +6,12 @@ set -euo pipefail
 
 STATE_DIR="${DIB_PROVISION_DIR:-/var/tmp/docker-image-builder-provision}"
 DOCKERD_LOG="$STATE_DIR/dockerd.log"
-DEBIAN_SUITE="${DIB_DEBIAN_SUITE:-bookworm}"
 BASE_IMAGE="${DIB_TEST_BASE_IMAGE:-dib-test/debian:bookworm}"
 PIP_IMAGE="${DIB_TEST_PIP_IMAGE:-dib-test/python-pip:bookworm}"
-TORCH_IMAGE="${DIB_TEST_TORCH_IMAGE:-dib-test/torch-cpu:bookworm}"
+# Debian 13 ships a consistent torch 2.6 / torchvision 0.21 / torchaudio 2.6 on Python 3.13; bookworm's torch 1.13
+# on Python 3.11 is a real incompatibility (torch.distributed.fsdp fails to import), useful as a failing case.
+TORCH_BASE_IMAGE="${DIB_TEST_TORCH_BASE_IMAGE:-dib-test/debian:trixie}"
+TORCH_IMAGE="${DIB_TEST_TORCH_IMAGE:-dib-test/torch-cpu:trixie}"
 ENGINE_CLIENT=/usr/bin/docker
 mkdir -p "$STATE_DIR"
 
@@ -41,40 +43,43 @@ start_daemon() {
 
 image_exists() { "$ENGINE_CLIENT" image inspect "$1" >/dev/null 2>&1; }
 
+# make_base_image TAG SUITE: a minimal Debian SUITE root file system imported as TAG.
 make_base_image() {
-  if image_exists "$BASE_IMAGE"; then log "$BASE_IMAGE exists"; return; fi
-  local rootfs="$STATE_DIR/rootfs-$DEBIAN_SUITE"
+  local tag="$1" suite="$2"
+  if image_exists "$tag"; then log "$tag exists"; return; fi
+  local rootfs="$STATE_DIR/rootfs-$suite"
   if [ ! -x "$rootfs/bin/sh" ]; then
-    log "debootstrap --variant=minbase $DEBIAN_SUITE (a few minutes)"
+    log "debootstrap --variant=minbase $suite (a few minutes)"
     rm -rf "$rootfs"
-    as_root debootstrap --variant=minbase "$DEBIAN_SUITE" "$rootfs" >"$STATE_DIR/debootstrap.log" 2>&1 || {
-      tail -n 40 "$STATE_DIR/debootstrap.log" >&2
+    as_root debootstrap --variant=minbase "$suite" "$rootfs" >"$STATE_DIR/debootstrap-$suite.log" 2>&1 || {
+      tail -n 40 "$STATE_DIR/debootstrap-$suite.log" >&2
       exit 1
     }
     # Keep the image small and apt quiet, as official Debian images do.
     as_root rm -rf "$rootfs/var/cache/apt/archives/"*.deb "$rootfs/var/lib/apt/lists/"*
   fi
-  log "importing $BASE_IMAGE"
+  log "importing $tag"
   as_root tar -C "$rootfs" -c . | "$ENGINE_CLIENT" import \
     --change 'ENV PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin' \
     --change 'ENV LANG=C.UTF-8' \
-    --change 'CMD ["bash"]' - "$BASE_IMAGE" >/dev/null
+    --change 'CMD ["bash"]' - "$tag" >/dev/null
 }
 
 # Images derived from the base through an ordinary build, so they come from Debian's mirror like a user's would.
 build_derived_image() {
-  local tag="$1" packages="$2"
+  local tag="$1" base="$2" packages="$3"
   if image_exists "$tag"; then log "$tag exists"; return; fi
   log "building $tag ($packages)"
   printf 'FROM %s\nRUN apt-get update && DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends %s && rm -rf /var/lib/apt/lists/*\n' \
-    "$BASE_IMAGE" "$packages" | "$ENGINE_CLIENT" build -q -t "$tag" - >/dev/null
+    "$base" "$packages" | "$ENGINE_CLIENT" build -q -t "$tag" - >/dev/null
 }
 
 install_engine
 start_daemon
-make_base_image
-build_derived_image "$PIP_IMAGE" "python3 python3-pip python3-venv"
+make_base_image "$BASE_IMAGE" bookworm
+build_derived_image "$PIP_IMAGE" "$BASE_IMAGE" "python3 python3-pip python3-venv"
 if [ "${DIB_SKIP_TORCH_IMAGE:-0}" != "1" ]; then
-  build_derived_image "$TORCH_IMAGE" "python3 python3-torch python3-torchvision python3-torchaudio"
+  make_base_image "$TORCH_BASE_IMAGE" trixie
+  build_derived_image "$TORCH_IMAGE" "$TORCH_BASE_IMAGE" "python3 python3-torch python3-torchvision python3-torchaudio"
 fi
 "$ENGINE_CLIENT" version --format 'Docker engine {{.Server.Version}} (API {{.Server.APIVersion}}) ready' >&2

@@ -1,3 +1,4 @@
+import type { BuildsApi } from './build/api.js';
 import type { Config } from './config.js';
 import type { EnvironmentDeps } from './environment/detect.js';
 import { ExecaCommandRunner, type CommandRunner } from './util/command-runner.js';
@@ -7,10 +8,29 @@ export interface ServerDeps {
   config: Config;
   env: NodeJS.ProcessEnv;
   runner: CommandRunner;
+  /** The build registry, created on first use: it loads the builder, which an agent that only detects never needs. */
+  builds: () => Promise<BuildsApi & { cancelAll(): Promise<void> }>;
+  /** The registry if it was created, so shutdown can stop running builds without creating it. */
+  loadedBuilds: () => (BuildsApi & { cancelAll(): Promise<void> }) | undefined;
 }
 
 export function createDefaultDeps(config: Config, env: NodeJS.ProcessEnv): ServerDeps {
-  return { config, env, runner: new ExecaCommandRunner() };
+  const runner = new ExecaCommandRunner();
+  type Builds = Awaited<ReturnType<ServerDeps['builds']>>;
+  let builds: Builds | undefined;
+  let loading: Promise<Builds> | undefined;
+  return {
+    config,
+    env,
+    runner,
+    builds: () => {
+      loading ??= import('./build/builds.js').then(
+        ({ LocalBuilds }) => (builds = new LocalBuilds({ config, env, runner })),
+      );
+      return loading;
+    },
+    loadedBuilds: () => builds,
+  };
 }
 
 export function environmentDeps(deps: ServerDeps): EnvironmentDeps {

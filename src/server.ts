@@ -43,11 +43,10 @@ function registerTool(server: McpServer, tool: AnyToolDefinition): void {
     async (input: Record<string, unknown>, extra: Extra): Promise<CallToolResult> => {
       try {
         const outcome = await tool.handler(input, toolContext(server, extra));
-        return {
-          content: [{ type: 'text', text: outcome.summary }],
-          structuredContent: outcome.structured as Record<string, unknown>,
-          isError: outcome.isError,
-        };
+        const result: CallToolResult = { content: [{ type: 'text', text: outcome.summary }] };
+        if (outcome.structured !== undefined) result.structuredContent = outcome.structured as Record<string, unknown>;
+        if (outcome.isError) result.isError = true;
+        return result;
       } catch (error) {
         // Bad input is the agent's to fix: say which field and what to do. Anything else is a bug and propagates.
         if (error instanceof InputError) {

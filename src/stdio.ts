@@ -9,6 +9,11 @@ export async function runStdioServer(): Promise<void> {
   const server = createServer(deps);
   const transport = new StdioServerTransport();
   const shutdown = async () => {
+    // Running builds are stopped, not orphaned: their records say cancelled and no docker build is left behind.
+    await deps
+      .loadedBuilds()
+      ?.cancelAll()
+      .catch(() => undefined);
     await server.close().catch(() => undefined);
     process.exit(0);
   };

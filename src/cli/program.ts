@@ -6,7 +6,9 @@ import { detectEnvironment } from '../environment/detect.js';
 import { summarize } from '../tools/detect-environment.js';
 import { InputError } from '../util/errors.js';
 import { SERVER_NAME, VERSION } from '../version.js';
-import { note, printJson } from './output.js';
+import { addBuildCommands } from './build-commands.js';
+import { parseKeyValue } from './options.js';
+import { note, printAnalysis, printJson } from './output.js';
 
 /** Exit codes: 0 done, 1 the work found a problem (errors, not ready, build failed), 2 bad usage or input. */
 export const EXIT_OK = 0;
@@ -14,7 +16,8 @@ export const EXIT_PROBLEM = 1;
 export const EXIT_USAGE = 2;
 
 export function buildProgram(setExitCode: (code: number) => void): Command {
-  const deps = () => createDefaultDeps(loadConfig(process.env), process.env);
+  let created: ReturnType<typeof createDefaultDeps> | undefined;
+  const deps = () => (created ??= createDefaultDeps(loadConfig(process.env), process.env));
   const program = new Command(SERVER_NAME)
     .description('Build container images reliably. With no command (or `serve`), runs the MCP server on stdio.')
     .version(VERSION)
@@ -47,6 +50,35 @@ export function buildProgram(setExitCode: (code: number) => void): Command {
       setExitCode(report.recommendation.ready ? EXIT_OK : EXIT_PROBLEM);
     });
 
+  program
+    .command('analyze')
+    .description('Find (and with --fix, fix) PyTorch/CUDA/Python/base-image conflicts in a Dockerfile before building.')
+    .option('--context <dir>', 'build context', '.')
+    .option('--dockerfile <path>', 'Dockerfile relative to the context', 'Dockerfile')
+    .option('--build-arg <KEY=VALUE>', 'ARG value (repeatable)', parseKeyValue('build-arg'))
+    .option('--target-gpu <gpu>', 'GPU to check kernels for: sm_120, 9.0, H100, B200 ...')
+    .option('--base-image <image>', 'replace the base image of the final stage')
+    .option('--fix', 'include fixed file texts and diffs', false)
+    .option('--write', 'write the fixes into the files (atomically, with a .bak backup)', false)
+    .option('--json', 'print the full JSON result', false)
+    .action(async (options) => {
+      const { analyzeDockerfile } = await import('../dockerfile/analyze.js');
+      const result = await analyzeDockerfile({
+        context: options.context,
+        dockerfile: options.dockerfile,
+        buildArgs: options.buildArg ?? {},
+        targetGpu: options.targetGpu,
+        baseImage: options.baseImage,
+        fix: options.fix,
+        write: options.write,
+      });
+      if (options.json) printJson(result);
+      else printAnalysis(result);
+      const remaining = result.fixed ? result.fixed.remaining_findings : result.findings;
+      setExitCode(remaining.some((finding) => finding.severity === 'error') ? EXIT_PROBLEM : EXIT_OK);
+    });
+
+  addBuildCommands(program, () => deps().builds(), setExitCode);
   return program;
 }
 

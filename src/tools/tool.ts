@@ -11,13 +11,13 @@ export interface ToolContext {
   log(level: LogLevel, message: string): Promise<void>;
 }
 
-export interface ToolOutcome<Output> {
-  structured: Output;
-  /** A short text for clients that show text only. */
-  summary: string;
-  /** An expected failure the agent can act on (the summary says the next step). */
-  isError?: boolean;
-}
+/**
+ * A handler's answer: structured content with a short text summary, or an expected failure the agent can act on
+ * (`isError`, with the next step in the summary; structured content too when there is a record to show).
+ */
+export type ToolOutcome<Output> =
+  | { structured: Output; summary: string; isError?: boolean }
+  | { structured?: undefined; summary: string; isError: true };
 
 export interface ToolDefinition<Input extends z.ZodRawShape, Output extends z.ZodRawShape> {
   name: string;

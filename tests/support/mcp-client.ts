@@ -9,6 +9,8 @@ export interface StartedServer {
   client: Client;
   stderr: () => string;
   close(): Promise<void>;
+  /** Ends the server with SIGKILL, as a crash would: it gets no chance to clean up. */
+  kill(): Promise<void>;
 }
 
 /** Starts the built server as a child process and connects the SDK client to it over stdio, as an agent would. */
@@ -36,5 +38,9 @@ export async function startServer(
     client,
     stderr: () => stderrText,
     close: () => client.close(),
+    kill: async () => {
+      if (transport.pid) process.kill(transport.pid, 'SIGKILL');
+      await client.close().catch(() => undefined);
+    },
   };
 }

@@ -1,0 +1,381 @@
+import { EventEmitter } from 'node:events';
+import path from 'node:path';
+import type { BuildEvent } from './events.js';
+import type { BuildError, BuildRecord, FixApplied } from './record-schema.js';
+import type { BuildRecordStore } from './record-store.js';
+import type { SmokeResult } from '../smoke/schema.js';
+
+/** What one attempt of a build needs: the context to send and the Dockerfile to use. */
+export interface AttemptInput {
+  attempt: number;
+  contextDir: string;
+  /** Absolute path of the Dockerfile this attempt uses (the user's, or a fixed copy). */
+  dockerfilePath: string;
+  logFile: string;
+  signal: AbortSignal;
+  onEvent: (event: BuildEvent) => void;
+}
+
+export interface AttemptOutcome {
+  success: boolean;
+  cancelled: boolean;
+  builder: string;
+  imageId?: string;
+  failedStep?: { instruction: string; dockerfileLine?: number };
+  /** The builder's last error text, when it failed. */
+  errorMessage?: string;
+  /** The attempt's full output, for diagnosis. */
+  logFile: string;
+}
+
+/** A plan for the next attempt after a failure, or why there is none. */
+export interface FailurePlan {
+  error: BuildError;
+  /** Present when the failure is understood and fixable: the fixes and the files they produce. */
+  retry?: { fixes: Omit<FixApplied, 'attempt'>[]; prepared: PreparedSources };
+}
+
+/** The sources a build uses after fixes: where the context and the Dockerfile to build are. */
+export interface PreparedSources {
+  contextDir: string;
+  dockerfilePath: string;
+  /** Fixed file texts by context-relative path, so the next fix starts from them. */
+  fixedTexts: Record<string, string>;
+}
+
+/** The collaborators the attempt loop drives; adapters wrap the analyser, the builder, the diagnosis and the smoke tests. */
+export interface BuildPorts {
+  /** Applies the analyser's fixes (when allowed) and the base-image override before the first attempt. */
+  prepare(
+    request: BuildRequest,
+    workDir: string,
+  ): Promise<{ prepared: PreparedSources; fixes: Omit<FixApplied, 'attempt'>[] }>;
+  runAttempt(request: BuildRequest, input: AttemptInput): Promise<AttemptOutcome>;
+  planAfterFailure(
+    request: BuildRequest,
+    outcome: AttemptOutcome,
+    prepared: PreparedSources,
+    workDir: string,
+  ): Promise<FailurePlan>;
+  smokeTest(request: BuildRequest, imageRef: string, signal: AbortSignal): Promise<SmokeResult>;
+  imageInfo(imageRef: string): Promise<{ id?: string; sizeBytes?: number }>;
+  /** write_fixes: writes the fixed texts into the user's files (each with a backup) after a successful build. */
+  writeFixes(request: BuildRequest, prepared: PreparedSources): Promise<{ file: string; backup: string }[]>;
+}
+
+export interface BuildRequest {
+  contextDir: string;
+  /** Relative to the context. */
+  dockerfile: string;
+  imageRef: string;
+  autoFix: boolean;
+  /** Apply the analyser's fixes before the first attempt (auto_fix must be on too). */
+  fixBeforeBuild: boolean;
+  smokeTest: boolean;
+  smokeCommands: string[];
+  maxAttempts: number;
+  baseImage?: string;
+  useSudo: boolean;
+  buildArgs: Record<string, string>;
+  target?: string;
+  platform?: string;
+  noCache: boolean;
+  pull: boolean;
+  labels: Record<string, string>;
+  writeFixes: boolean;
+  timeoutSeconds: number;
+}
+
+export interface BuildServiceDeps {
+  store: BuildRecordStore;
+  ports: BuildPorts;
+  now?: () => Date;
+}
+
+interface ActiveBuild {
+  controller: AbortController;
+  record: BuildRecord;
+  done: Promise<BuildRecord>;
+}
+
+/** Runs builds in the background, keeps their records, and lets callers follow, wait for and cancel them. */
+export class BuildService {
+  private readonly active = new Map<string, ActiveBuild>();
+  /** 'change' (record) on every status/phase/progress change; 'event' (buildId, BuildEvent, record) for every build event. */
+  readonly events = new EventEmitter();
+  private readonly now: () => Date;
+
+  constructor(private readonly deps: BuildServiceDeps) {
+    this.now = deps.now ?? (() => new Date());
+    this.events.setMaxListeners(0);
+  }
+
+  async start(buildId: string, request: BuildRequest): Promise<BuildRecord> {
+    const { logFile, workDir } = await this.deps.store.prepare(buildId);
+    const record: BuildRecord = {
+      build_id: buildId,
+      mode: 'local',
+      status: 'queued',
+      phase: 'queued',
+      image_name: request.imageRef,
+      context: request.contextDir,
+      dockerfile: request.dockerfile,
+      attempt: 0,
+      max_attempts: request.maxAttempts,
+      attempts: [],
+      fixes_applied: [],
+      progress: { steps_done: 0, message: 'queued' },
+      created_at: this.now().toISOString(),
+      log_file: logFile,
+      owner_pid: process.pid,
+    };
+    await this.deps.store.save(record);
+    const controller = new AbortController();
+    const timeout = setTimeout(() => controller.abort(new Error('timeout')), request.timeoutSeconds * 1000);
+    const done = this.run(record, request, workDir, controller.signal).finally(() => {
+      clearTimeout(timeout);
+      this.active.delete(buildId);
+    });
+    this.active.set(buildId, { controller, record, done });
+    return { ...record };
+  }
+
+  /** The live record of a running build, else the stored one. */
+  async get(buildId: string): Promise<BuildRecord | undefined> {
+    const active = this.active.get(buildId);
+    return active ? { ...active.record } : this.deps.store.load(buildId);
+  }
+
+  isActive(buildId: string): boolean {
+    return this.active.has(buildId);
+  }
+
+  /** Resolves when the build's status or phase differs from the given ones, it ends, or the time runs out. */
+  async waitForChange(buildId: string, timeoutMs: number, signal?: AbortSignal): Promise<BuildRecord | undefined> {
+    const active = this.active.get(buildId);
+    if (!active || timeoutMs <= 0) return this.get(buildId);
+    const { status, phase } = active.record;
+    await new Promise<void>((resolve) => {
+      const finish = () => {
+        clearTimeout(timer);
+        this.events.off('change', onChange);
+        signal?.removeEventListener('abort', finish);
+        resolve();
+      };
+      const onChange = (record: BuildRecord) => {
+        if (record.build_id === buildId && (record.status !== status || record.phase !== phase)) finish();
+      };
+      const timer = setTimeout(finish, timeoutMs);
+      this.events.on('change', onChange);
+      signal?.addEventListener('abort', finish, { once: true });
+    });
+    return this.get(buildId);
+  }
+
+  /** Waits until the build ends or `timeoutMs` passes; returns the record either way. */
+  async waitForEnd(buildId: string, timeoutMs: number, signal?: AbortSignal): Promise<BuildRecord | undefined> {
+    const active = this.active.get(buildId);
+    if (!active) return this.get(buildId);
+    let timer: NodeJS.Timeout | undefined;
+    await Promise.race([
+      active.done,
+      new Promise<void>((resolve) => {
+        timer = setTimeout(resolve, timeoutMs);
+        signal?.addEventListener('abort', () => resolve(), { once: true });
+      }),
+    ]);
+    clearTimeout(timer);
+    return this.get(buildId);
+  }
+
+  /** Stops a running build (docker build and any smoke container); returns false when it was not running here. */
+  async cancel(buildId: string): Promise<boolean> {
+    const active = this.active.get(buildId);
+    if (!active) return false;
+    active.controller.abort(new Error('cancelled'));
+    await active.done;
+    return true;
+  }
+
+  /** Cancels every running build, e.g. when the server shuts down. */
+  async cancelAll(): Promise<void> {
+    await Promise.all([...this.active.keys()].map((id) => this.cancel(id)));
+  }
+
+  private async update(record: BuildRecord, changes: Partial<BuildRecord>): Promise<void> {
+    Object.assign(record, changes);
+    await this.deps.store.save(record);
+    this.events.emit('change', { ...record });
+  }
+
+  private async run(
+    record: BuildRecord,
+    request: BuildRequest,
+    workDir: string,
+    signal: AbortSignal,
+  ): Promise<BuildRecord> {
+    const started = this.now();
+    const finish = async (changes: Partial<BuildRecord>) => {
+      const ended = this.now();
+      await this.update(record, {
+        ...changes,
+        phase: 'finished',
+        ended_at: ended.toISOString(),
+        build_time_seconds: Math.round((ended.getTime() - started.getTime()) / 100) / 10,
+      });
+      return { ...record };
+    };
+    const cancelledError = (): BuildError => {
+      const timedOut = (signal.reason as Error | undefined)?.message === 'timeout';
+      return {
+        kind: timedOut ? 'timeout' : 'cancelled',
+        summary: timedOut
+          ? `The build passed its timeout of ${request.timeoutSeconds} s and was stopped.`
+          : 'The build was cancelled.',
+        excerpt: '',
+        next_step: timedOut
+          ? 'Raise timeout, or make the slow step faster (e.g. use a base image that has it).'
+          : 'Start it again with build_image when wanted.',
+      };
+    };
+    try {
+      await this.update(record, {
+        status: 'running',
+        phase: 'analyzing',
+        progress: { steps_done: 0, message: 'analysing the Dockerfile' },
+      });
+      const preparation = await this.deps.ports.prepare(request, workDir);
+      let prepared = preparation.prepared;
+      const fixes = [...record.fixes_applied, ...preparation.fixes.map((fix) => ({ ...fix, attempt: 1 }))];
+      if (prepared.dockerfilePath !== record.fixed_dockerfile) {
+        await this.update(record, {
+          fixes_applied: fixes,
+          fixed_dockerfile: fixes.length > 0 ? prepared.dockerfilePath : undefined,
+        });
+      }
+      for (let attempt = 1; attempt <= request.maxAttempts; attempt++) {
+        if (signal.aborted) return await finish({ status: 'cancelled', error: cancelledError() });
+        const logFile = path.join(workDir, '..', `attempt-${attempt}.log`);
+        const attemptRecord: BuildRecord['attempts'][number] = {
+          number: attempt,
+          started_at: this.now().toISOString(),
+          log_file: logFile,
+        };
+        await this.update(record, {
+          attempt,
+          phase: 'building',
+          attempts: [...record.attempts, attemptRecord],
+          log_file: logFile,
+          progress: { steps_done: 0, message: `attempt ${attempt}: building` },
+        });
+        const outcome = await this.deps.ports.runAttempt(request, {
+          attempt,
+          contextDir: prepared.contextDir,
+          dockerfilePath: prepared.dockerfilePath,
+          logFile,
+          signal,
+          onEvent: (event) => this.onBuildEvent(record, event),
+        });
+        Object.assign(attemptRecord, {
+          ended_at: this.now().toISOString(),
+          success: outcome.success,
+          builder: outcome.builder,
+          failed_step: outcome.failedStep?.instruction,
+        });
+        if (outcome.cancelled || signal.aborted) return await finish({ status: 'cancelled', error: cancelledError() });
+        if (outcome.success) {
+          const info = await this.deps.ports.imageInfo(request.imageRef);
+          // Only fixes that produced a working build are worth putting into the user's files.
+          const written = request.writeFixes ? await this.deps.ports.writeFixes(request, prepared) : undefined;
+          await this.update(record, {
+            image_id: info.id ?? outcome.imageId,
+            image_size_bytes: info.sizeBytes,
+            ...(written && written.length > 0 ? { written_fixes: written } : {}),
+          });
+          if (!request.smokeTest) return await finish({ status: 'succeeded' });
+          await this.update(record, {
+            phase: 'smoke-testing',
+            progress: { ...record.progress, message: 'smoke testing' },
+          });
+          const smoke = await this.deps.ports.smokeTest(request, request.imageRef, signal);
+          if (signal.aborted) return await finish({ status: 'cancelled', smoke, error: cancelledError() });
+          return await finish(
+            smoke.passed
+              ? { status: 'succeeded', smoke }
+              : {
+                  status: 'failed',
+                  smoke,
+                  error: {
+                    kind: 'smoke-test-failed',
+                    summary: `The image built but failed smoke checks: ${smoke.checks
+                      .filter((c) => c.status === 'failed')
+                      .map((c) => c.name)
+                      .join(', ')}.`,
+                    excerpt: smoke.checks
+                      .filter((c) => c.status === 'failed')
+                      .map((c) => `${c.name}: ${c.detail ?? ''}\n${c.output_excerpt}`)
+                      .join('\n')
+                      .slice(-2000),
+                    next_step: 'Read the failed checks; fix the Dockerfile (analyze_dockerfile helps) and build again.',
+                  },
+                },
+          );
+        }
+        await this.update(record, {
+          phase: 'diagnosing',
+          progress: { ...record.progress, message: 'diagnosing the failure' },
+        });
+        const plan = await this.deps.ports.planAfterFailure(request, outcome, prepared, workDir);
+        attemptRecord.diagnosis = plan.error.summary;
+        const canRetry = request.autoFix && plan.retry && attempt < request.maxAttempts;
+        if (!canRetry || !plan.retry) {
+          const nextStep =
+            plan.retry && attempt >= request.maxAttempts
+              ? `${plan.error.next_step} (max_attempts ${request.maxAttempts} reached; raise it to let the fix run.)`
+              : plan.error.next_step;
+          return await finish({ status: 'failed', error: { ...plan.error, next_step: nextStep } });
+        }
+        prepared = plan.retry.prepared;
+        await this.update(record, {
+          fixes_applied: [
+            ...record.fixes_applied,
+            ...plan.retry.fixes.map((fix) => ({ ...fix, attempt: attempt + 1 })),
+          ],
+          fixed_dockerfile: prepared.dockerfilePath,
+        });
+      }
+      return await finish({ status: 'failed' });
+    } catch (error) {
+      if (signal.aborted) return await finish({ status: 'cancelled', error: cancelledError() });
+      // A background build has no caller to throw to: the bug is recorded, with its stack, and written to stderr.
+      process.stderr.write(
+        `docker-image-builder: build ${record.build_id} failed with a bug: ${(error as Error).stack}\n`,
+      );
+      return await finish({
+        status: 'failed',
+        error: {
+          kind: 'internal-error',
+          summary: (error as Error).message,
+          excerpt: (error as Error).stack?.slice(0, 1500) ?? '',
+          next_step: 'This is a bug in docker-image-builder; report it with the log file.',
+        },
+      });
+    }
+  }
+
+  private onBuildEvent(record: BuildRecord, event: BuildEvent): void {
+    if (event.type === 'step-started' || event.type === 'step-done' || event.type === 'step-cached') {
+      const message =
+        event.type === 'step-started'
+          ? `attempt ${record.attempt}: ${event.instruction}`.slice(0, 200)
+          : record.progress.message;
+      record.progress = {
+        steps_done: event.completedSteps,
+        steps_total: event.totalSteps ?? record.progress.steps_total,
+        message,
+      };
+      this.events.emit('change', { ...record });
+    }
+    this.events.emit('event', record.build_id, event, record);
+  }
+}

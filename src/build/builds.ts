@@ -1,0 +1,279 @@
+import { stat } from 'node:fs/promises';
+import path from 'node:path';
+import type { Config } from '../config.js';
+import { probeAws } from '../environment/aws-probe.js';
+import { probeDocker, type DockerStatus } from '../environment/docker-probe.js';
+import { CODEBUILD_CHARGES_WARNING, FALLBACK_MESSAGE, NEITHER_AVAILABLE_MESSAGE } from '../environment/recommend.js';
+import type { SmokeResult } from '../smoke/schema.js';
+import { SmokeTester } from '../smoke/smoke-tester.js';
+import type { CommandRunner } from '../util/command-runner.js';
+import { InputError } from '../util/errors.js';
+import { readLogTail } from '../util/log-tail.js';
+import type { BuildImageParams, BuildRefusal, BuildsApi } from './api.js';
+import { BuildService, type BuildPorts, type BuildRequest } from './build-service.js';
+import type { BuildEvent } from './events.js';
+import { planAfterFailure, prepareSources, writeFixesToContext } from './fixes.js';
+import { dockerBuildCommand, validateImageRef } from './local/build-args.js';
+import { LocalDockerBuilder } from './local/local-builder.js';
+import { ExecaProcessSpawner } from './local/process-spawner.js';
+import type { BuildRecord } from './record-schema.js';
+import { BuildRecordStore } from './record-store.js';
+
+export interface LocalBuildsDeps {
+  config: Config;
+  env: NodeJS.ProcessEnv;
+  runner: CommandRunner;
+}
+
+const CODEBUILD_NOT_YET =
+  'CodeBuild builds are not available in this version yet; only local Docker builds run. Use a machine with Docker, or pass use_sudo when the socket needs root.';
+
+/** The builder's option names, as the MCP tools and the CLI call them. */
+const FIELD_NAMES: Record<string, string> = { imageRef: 'image_name', buildArgs: 'build_args', labels: 'labels' };
+
+function toToolField(error: InputError): InputError {
+  const [head, ...rest] = error.field.split('.');
+  const field = [FIELD_NAMES[head!] ?? head, ...rest].join('.');
+  return new InputError(field, error.message.slice(error.message.indexOf(':') + 2), error.hint);
+}
+
+async function resolveSources(params: BuildImageParams): Promise<{ contextDir: string; dockerfile: string }> {
+  const contextDir = path.resolve(params.context);
+  const contextStat = await stat(contextDir).catch(() => undefined);
+  if (!contextStat?.isDirectory()) {
+    throw new InputError(
+      'context',
+      `"${params.context}" is not a directory`,
+      'Pass the folder that holds the Dockerfile and the files it copies.',
+    );
+  }
+  const dockerfilePath = path.resolve(contextDir, params.dockerfile);
+  const relative = path.relative(contextDir, dockerfilePath);
+  if (relative.startsWith('..') || path.isAbsolute(relative)) {
+    throw new InputError(
+      'dockerfile',
+      `"${params.dockerfile}" is outside the context`,
+      'Give the Dockerfile path relative to the context, inside it.',
+    );
+  }
+  const dockerfileStat = await stat(dockerfilePath).catch(() => undefined);
+  if (!dockerfileStat?.isFile()) {
+    throw new InputError(
+      'dockerfile',
+      `no file "${relative}" in ${contextDir}`,
+      'Check the name (default "Dockerfile") or pass dockerfile.',
+    );
+  }
+  return { contextDir, dockerfile: relative };
+}
+
+export class LocalBuilds implements BuildsApi {
+  private readonly store: BuildRecordStore;
+  private readonly service: BuildService;
+  private readonly builder: LocalDockerBuilder;
+  /** Docker status per use_sudo, probed once per build start (cheap) so a daemon that went away is noticed. */
+  private dockerStatus = new Map<boolean, DockerStatus>();
+
+  constructor(private readonly deps: LocalBuildsDeps) {
+    this.store = new BuildRecordStore(deps.config.stateDir);
+    this.builder = new LocalDockerBuilder({ spawner: new ExecaProcessSpawner(), runner: deps.runner });
+    this.service = new BuildService({ store: this.store, ports: this.ports() });
+  }
+
+  private smokeTester(useSudo: boolean): SmokeTester {
+    return new SmokeTester({
+      runner: this.deps.runner,
+      dockerCommand: this.deps.config.dockerCommand,
+      useSudo,
+      env: this.deps.env,
+    });
+  }
+
+  private ports(): BuildPorts {
+    const docker = this.deps.config.dockerCommand;
+    return {
+      prepare: (request, workDir) => prepareSources(request, workDir),
+      runAttempt: async (request, input) => {
+        const status = this.dockerStatus.get(request.useSudo);
+        const result = await this.builder.build(
+          {
+            contextDir: input.contextDir,
+            dockerfilePath: input.dockerfilePath,
+            imageRef: request.imageRef,
+            buildArgs: request.buildArgs,
+            target: request.target,
+            platform: request.platform,
+            noCache: request.noCache,
+            pull: request.pull,
+            labels: request.labels,
+            builder: status?.builder.selected ?? 'legacy',
+            useSudo: request.useSudo,
+            dockerPath: status?.cli.path ?? docker,
+            logFile: input.logFile,
+            timeoutMs: request.timeoutSeconds * 1000,
+          },
+          { onEvent: input.onEvent, signal: input.signal },
+        );
+        return {
+          success: result.success,
+          cancelled: result.cancelled,
+          builder: result.builder,
+          imageId: result.imageId,
+          failedStep: result.failedStep
+            ? { instruction: result.failedStep.instruction, dockerfileLine: result.failedStep.dockerfileLine }
+            : undefined,
+          errorMessage: result.errorMessage,
+          logFile: result.logFile,
+        };
+      },
+      planAfterFailure: (request, outcome, prepared, workDir) => planAfterFailure(request, outcome, prepared, workDir),
+      smokeTest: (request, imageRef, signal) =>
+        this.smokeTester(request.useSudo).run({ image: imageRef, commands: request.smokeCommands }, { signal }),
+      writeFixes: (request, prepared) => writeFixesToContext(request, prepared),
+      imageInfo: async (imageRef) => {
+        const info = await this.builder.imageInfo(imageRef, { dockerPath: docker });
+        return { id: info?.id, sizeBytes: info?.sizeBytes };
+      },
+    };
+  }
+
+  /** The seed's detection order, narrowed to what can run: local Docker now, CodeBuild in a later release. */
+  private async chooseMode(params: BuildImageParams): Promise<BuildRefusal | undefined> {
+    if (params.forceCodebuild) {
+      return {
+        refused: true,
+        mode: 'codebuild',
+        message: CODEBUILD_NOT_YET,
+        nextSteps: ['Drop force_codebuild to build with local Docker.'],
+      };
+    }
+    const docker = await probeDocker({
+      runner: this.deps.runner,
+      dockerCommand: this.deps.config.dockerCommand,
+      useSudo: params.useSudo,
+      env: this.deps.env,
+      timeoutMs: this.deps.config.dockerTimeoutMs,
+    });
+    this.dockerStatus.set(params.useSudo, docker);
+    if (docker.daemon.state === 'reachable') return undefined;
+    const dockerProblem = `Docker is ${docker.daemon.state}${docker.daemon.error ? `: ${docker.daemon.error}` : ''}.`;
+    const dockerSteps = docker.daemon.hint ? [docker.daemon.hint] : [];
+    if (params.forceLocal) {
+      return {
+        refused: true,
+        mode: 'local',
+        message: `force_local is set but ${dockerProblem}`,
+        nextSteps: dockerSteps,
+      };
+    }
+    const aws = await probeAws({
+      runner: this.deps.runner,
+      env: this.deps.env,
+      region: params.region,
+      codebuildProject: params.codebuildProject,
+      timeoutMs: this.deps.config.awsTimeoutMs,
+    });
+    if (aws.credentials.found) {
+      return {
+        refused: true,
+        mode: 'codebuild',
+        message: `${FALLBACK_MESSAGE} ${dockerProblem} ${CODEBUILD_NOT_YET} (${CODEBUILD_CHARGES_WARNING})`,
+        nextSteps: dockerSteps,
+      };
+    }
+    return {
+      refused: true,
+      mode: 'none',
+      message: `${NEITHER_AVAILABLE_MESSAGE}. ${dockerProblem}`,
+      nextSteps: [...dockerSteps, 'Install and start Docker, or configure AWS credentials (`aws configure`).'],
+    };
+  }
+
+  async start(params: BuildImageParams): Promise<BuildRecord | BuildRefusal> {
+    const { contextDir, dockerfile } = await resolveSources(params);
+    const imageRef = `${params.imageName}:${params.imageTag}`;
+    const request: BuildRequest = {
+      contextDir,
+      dockerfile,
+      imageRef,
+      autoFix: params.autoFix,
+      fixBeforeBuild: params.fixBeforeBuild,
+      smokeTest: params.smokeTest,
+      smokeCommands: params.smokeCommands,
+      maxAttempts: params.maxAttempts,
+      baseImage: params.baseImage,
+      useSudo: params.useSudo,
+      buildArgs: params.buildArgs,
+      target: params.target,
+      platform: params.platform,
+      noCache: params.noCache,
+      pull: params.pull,
+      labels: params.labels,
+      writeFixes: params.writeFixes,
+      timeoutSeconds: params.timeoutSeconds,
+    };
+    try {
+      validateImageRef(imageRef, 'image_name');
+      // Validates every build option before anything starts, so bad input fails the call, not the build.
+      dockerBuildCommand({ ...request, dockerfilePath: dockerfile, builder: 'legacy' });
+    } catch (error) {
+      throw error instanceof InputError ? toToolField(error) : error;
+    }
+    const refusal = await this.chooseMode(params);
+    if (refusal) return refusal;
+    return this.service.start(BuildRecordStore.newLocalId(), request);
+  }
+
+  get(buildId: string): Promise<BuildRecord | undefined> {
+    return this.service.get(buildId);
+  }
+
+  isActive(buildId: string): boolean {
+    return this.service.isActive(buildId);
+  }
+
+  waitForChange(buildId: string, timeoutMs: number, signal?: AbortSignal): Promise<BuildRecord | undefined> {
+    return this.service.waitForChange(buildId, timeoutMs, signal);
+  }
+
+  waitForEnd(buildId: string, timeoutMs: number, signal?: AbortSignal): Promise<BuildRecord | undefined> {
+    return this.service.waitForEnd(buildId, timeoutMs, signal);
+  }
+
+  cancel(buildId: string): Promise<boolean> {
+    return this.service.cancel(buildId);
+  }
+
+  cancelAll(): Promise<void> {
+    return this.service.cancelAll();
+  }
+
+  list(limit: number): Promise<BuildRecord[]> {
+    return this.store.list(limit);
+  }
+
+  logTail(record: BuildRecord, lines: number): Promise<string[]> {
+    return readLogTail(record.log_file, lines);
+  }
+
+  subscribe(buildId: string, listener: (event: BuildEvent, record: BuildRecord) => void): () => void {
+    const onEvent = (id: string, event: BuildEvent, record: BuildRecord) => {
+      if (id === buildId) listener(event, record);
+    };
+    this.service.events.on('event', onEvent);
+    return () => this.service.events.off('event', onEvent);
+  }
+
+  smokeTest(input: Parameters<BuildsApi['smokeTest']>[0], signal: AbortSignal): Promise<SmokeResult> {
+    return this.smokeTester(input.useSudo).run(
+      {
+        image: input.image,
+        commands: input.commands,
+        gpu: input.gpu,
+        pytorch: input.pytorch,
+        timeoutSeconds: input.timeout_seconds,
+      },
+      { signal },
+    );
+  }
+}

@@ -1,0 +1,113 @@
+import { DockerfileParser } from 'dockerfile-ast';
+import type { TextEdit } from '../util/text-edits.js';
+
+interface LocatedInstruction {
+  keyword: string;
+  /** The instruction's full text, continuation lines included. */
+  text: string;
+  /** 1-based line and column where `text` starts. */
+  line: number;
+  column: number;
+}
+
+/** The instruction that covers a 1-based line. */
+export function instructionAtLine(dockerfileText: string, line: number): LocatedInstruction | undefined {
+  const dockerfile = DockerfileParser.parse(dockerfileText);
+  for (const instruction of dockerfile.getInstructions()) {
+    const range = instruction.getRange();
+    if (range.start.line + 1 <= line && line <= range.end.line + 1) {
+      return {
+        keyword: instruction.getKeyword().toUpperCase(),
+        text: instruction.getTextContent(),
+        line: range.start.line + 1,
+        column: range.start.character + 1,
+      };
+    }
+  }
+  return undefined;
+}
+
+/** 1-based position of an offset into an instruction's text. */
+function positionOf(instruction: LocatedInstruction, offset: number): { line: number; column: number } {
+  const before = instruction.text.slice(0, offset);
+  const newlines = before.split('\n').length - 1;
+  if (newlines === 0) return { line: instruction.line, column: instruction.column + offset };
+  return { line: instruction.line + newlines, column: offset - before.lastIndexOf('\n') };
+}
+
+function insertionAt(file: string, instruction: LocatedInstruction, offset: number, newText: string): TextEdit {
+  const { line, column } = positionOf(instruction, offset);
+  return { file, startLine: line, startColumn: column, endLine: line, endColumn: column, newText };
+}
+
+const APT_INSTALL = /\bapt(?:-get)?\s+(?:-\S+\s+)*install\b/;
+const APT_UPDATE = /\bapt(?:-get)?\s+(?:-\S+\s+)*update\b/;
+
+/**
+ * `apt-get update && ` inserted before the first `apt-get install` of the RUN at `line`.
+ * Undefined when that RUN already updates before installing (then the package name itself is wrong).
+ */
+export function addAptGetUpdateEdit(dockerfileText: string, line: number, file: string): TextEdit | undefined {
+  const instruction = instructionAtLine(dockerfileText, line);
+  if (instruction?.keyword !== 'RUN') return undefined;
+  const install = APT_INSTALL.exec(instruction.text);
+  if (!install || APT_UPDATE.test(instruction.text.slice(0, install.index))) return undefined;
+  return insertionAt(file, instruction, install.index, 'apt-get update && ');
+}
+
+/** Whether the RUN at `line` runs `apt-get update` before its first install. */
+export function updatesBeforeInstall(instructionText: string): boolean {
+  const install = APT_INSTALL.exec(instructionText);
+  return install !== null && APT_UPDATE.test(instructionText.slice(0, install.index));
+}
+
+const PIP_INSTALL = /\b(?:pip3?(?:\.\d+)?|python3?(?:\.\d+)?\s+-m\s+pip)\s+install\b/;
+
+/** ` --break-system-packages` added after the first `pip install` of the RUN at `line`. */
+export function breakSystemPackagesEdit(dockerfileText: string, line: number, file: string): TextEdit | undefined {
+  const instruction = instructionAtLine(dockerfileText, line);
+  if (instruction?.keyword !== 'RUN') return undefined;
+  const install = PIP_INSTALL.exec(instruction.text);
+  if (!install || instruction.text.includes('--break-system-packages')) return undefined;
+  return insertionAt(file, instruction, install.index + install[0].length, ' --break-system-packages');
+}
+
+/** A new line (e.g. `ENV MAX_JOBS=2`) inserted before the instruction at `line`, with its indentation. */
+export function insertLineBeforeEdit(
+  dockerfileText: string,
+  line: number,
+  newLine: string,
+  file: string,
+): TextEdit | undefined {
+  const instruction = instructionAtLine(dockerfileText, line);
+  if (!instruction) return undefined;
+  const indent = ' '.repeat(instruction.column - 1);
+  return {
+    file,
+    startLine: instruction.line,
+    startColumn: instruction.column,
+    endLine: instruction.line,
+    endColumn: instruction.column,
+    newText: `${newLine}\n${indent}`,
+  };
+}
+
+/** Replaces the keyword of the instruction at `line`. */
+export function replaceKeywordEdit(
+  dockerfileText: string,
+  line: number,
+  keyword: string,
+  file: string,
+): TextEdit | undefined {
+  const instruction = instructionAtLine(dockerfileText, line);
+  if (!instruction) return undefined;
+  const length = /^\S+/.exec(instruction.text)?.[0].length ?? 0;
+  return {
+    file,
+    startLine: instruction.line,
+    startColumn: instruction.column,
+    endLine: instruction.line,
+    endColumn: instruction.column + length,
+    newText: keyword,
+  };
+}

@@ -1,0 +1,84 @@
+import { z } from 'zod';
+import { analysisResultSchema, type AnalysisResult } from '../dockerfile/schema.js';
+import { defineTool } from './tool.js';
+
+export function summarizeAnalysis(result: AnalysisResult): string {
+  const { errors, warnings, infos } = result.summary;
+  const top = result.findings
+    .filter((finding) => finding.severity === 'error')
+    .slice(0, 3)
+    .map((finding) => `${finding.file}:${finding.line} ${finding.category}: ${finding.message.split('. ')[0]}`);
+  const fixed = result.fixed
+    ? ` Fixes: ${result.fixed.applied.length} applied to ${result.fixed.files.length} file(s); ${result.fixed.remaining_findings.filter((f) => f.severity === 'error').length} error(s) remain.`
+    : '';
+  const written = result.written?.length
+    ? ` Written: ${result.written.map((w) => `${w.file} (backup ${w.backup})`).join(', ')}.`
+    : '';
+  const stack = [
+    result.stack.base_image?.image ? `base ${result.stack.base_image.image}` : undefined,
+    result.stack.torch?.version ? `torch ${result.stack.torch.version}` : undefined,
+    result.stack.cuda?.version ? `CUDA ${result.stack.cuda.version}` : undefined,
+  ]
+    .filter(Boolean)
+    .join(', ');
+  return `${errors} error(s), ${warnings} warning(s), ${infos} info(s)${stack ? ` (${stack})` : ''}.${top.length ? ` ${top.join(' | ')}.` : ''}${fixed}${written}`;
+}
+
+export function analyzeDockerfileTool() {
+  return defineTool({
+    name: 'analyze_dockerfile',
+    title: 'Analyze Dockerfile',
+    description:
+      'Finds PyTorch/CUDA/Python/base-image conflicts in a Dockerfile and the requirement files it copies in, before anything is built: ' +
+      'torchvision/torchaudio pinned for another torch, CUDA wheel variants that do not exist, torch and companions from different CUDA builds, ' +
+      'torch CUDA vs base-image CUDA, torch replaced by a later install, unsupported Python, impossible pytorch/pytorch or nvidia/cuda tags, CPU wheels on GPU bases, ' +
+      'missing kernels for a target GPU, and pip caches left in layers. Each finding has the file, line, why, and a fix. ' +
+      'With fix it returns the fixed texts and a diff; it writes files only with write (atomically, with a backup). Runs in milliseconds.',
+    inputSchema: {
+      context: z
+        .string()
+        .min(1)
+        .default('.')
+        .describe('Build context directory (absolute, or relative to the server working directory).'),
+      dockerfile: z.string().min(1).default('Dockerfile').describe('Dockerfile path relative to the context.'),
+      build_args: z
+        .record(z.string(), z.string())
+        .default({})
+        .describe(
+          'Values for ARG instructions, as docker build --build-arg would pass them; they decide base images and pins that use ARGs.',
+        ),
+      target_gpu: z
+        .string()
+        .min(1)
+        .optional()
+        .describe(
+          'GPU the image must run on, as sm_XX (e.g. "sm_120"), a compute capability ("9.0") or a name ("H100", "B200", "RTX 5090").',
+        ),
+      base_image: z
+        .string()
+        .min(1)
+        .optional()
+        .describe('Replace the base image of the final stage (the seed --base-image) and analyse the result.'),
+      fix: z.boolean().default(false).describe('Also return fixed file texts and unified diffs (nothing is written).'),
+      write: z
+        .boolean()
+        .default(false)
+        .describe('Write the fixes into the files (implies fix), atomically, each after a .bak backup.'),
+    },
+    outputSchema: analysisResultSchema.shape,
+    annotations: { readOnlyHint: false, destructiveHint: false, idempotentHint: true, openWorldHint: false },
+    async handler(input) {
+      const { analyzeDockerfile } = await import('../dockerfile/analyze.js');
+      const result = await analyzeDockerfile({
+        context: input.context,
+        dockerfile: input.dockerfile,
+        buildArgs: input.build_args,
+        targetGpu: input.target_gpu,
+        baseImage: input.base_image,
+        fix: input.fix,
+        write: input.write,
+      });
+      return { structured: result, summary: summarizeAnalysis(result) };
+    },
+  });
+}

@@ -1,0 +1,48 @@
+import type { BuildsApi } from '../build/api.js';
+import type { BuildRecord } from '../build/record-schema.js';
+import type { BuildResult } from './build-schemas.js';
+
+function elapsedSeconds(record: BuildRecord, now: Date): number {
+  if (record.build_time_seconds !== undefined) return record.build_time_seconds;
+  return Math.round((now.getTime() - new Date(record.created_at).getTime()) / 100) / 10;
+}
+
+export function nextStepFor(record: BuildRecord): string {
+  switch (record.status) {
+    case 'succeeded':
+      return record.smoke
+        ? `Image ${record.image_name} is built and smoke-tested; use it (e.g. push it to your registry).`
+        : `Image ${record.image_name} is built; run smoke_test on it to prove it runs.`;
+    case 'queued':
+    case 'running':
+      return `The build is still running: call get_build_status with build_id "${record.build_id}" and wait_seconds 30 to follow it.`;
+    case 'cancelled':
+      return record.error?.next_step ?? 'The build was cancelled; start it again with build_image when wanted.';
+    default:
+      return record.error?.next_step ?? 'Read error and log_tail, fix the Dockerfile, and build again.';
+  }
+}
+
+/** The seed's result fields plus the record and a bounded log tail. */
+export async function toBuildResult(builds: BuildsApi, record: BuildRecord, tailLines: number): Promise<BuildResult> {
+  return {
+    success: record.status === 'succeeded',
+    status: record.status,
+    phase: record.phase,
+    image_name: record.image_name,
+    mode: record.mode,
+    build_time: `${elapsedSeconds(record, new Date()).toFixed(1)}s`,
+    attempts: record.attempt,
+    fixes_applied: record.fixes_applied,
+    build_id: record.build_id,
+    next_step: nextStepFor(record),
+    log_tail: await builds.logTail(record, tailLines),
+    record,
+  };
+}
+
+export function summarizeBuild(result: BuildResult): string {
+  const fixes = result.fixes_applied.length > 0 ? `, ${result.fixes_applied.length} fix(es) applied` : '';
+  const error = result.record.error ? ` Error: ${result.record.error.summary}` : '';
+  return `Build ${result.build_id} ${result.status} (${result.phase}) for ${result.image_name} after ${result.attempts} attempt(s) in ${result.build_time}${fixes}.${error} Next: ${result.next_step}`;
+}

@@ -1,0 +1,31 @@
+import { z } from 'zod';
+import type { BuildsApi } from '../build/api.js';
+import { smokeResultSchema, smokeTestInputSchema } from '../smoke/schema.js';
+import { defineTool } from './tool.js';
+
+export function smokeTestTool(builds: () => Promise<BuildsApi>) {
+  return defineTool({
+    name: 'smoke_test',
+    title: 'Smoke-test image',
+    description:
+      'Proves an image runs: the container starts; for PyTorch images torch/torchvision/torchaudio import with matching versions, ' +
+      'torchvision.ops.nms runs, torch.distributed.fsdp imports and a tensor op works; with a GPU runtime, CUDA, NCCL and a GPU op ' +
+      '(skipped, not passed, without one); and each of your commands exits 0. Containers are removed afterwards.',
+    inputSchema: {
+      ...smokeTestInputSchema.shape,
+      use_sudo: z.boolean().default(false).describe('Run docker through `sudo -n`.'),
+    },
+    outputSchema: smokeResultSchema.shape,
+    annotations: { readOnlyHint: false, destructiveHint: false, idempotentHint: true, openWorldHint: false },
+    async handler(input, context) {
+      const api = await builds();
+      const result = await api.smokeTest({ ...input, useSudo: input.use_sudo }, context.signal);
+      const failed = result.checks.filter((check) => check.status === 'failed').map((check) => check.name);
+      const skipped = result.checks.filter((check) => check.status === 'skipped').length;
+      const summary = result.passed
+        ? `Smoke test of ${result.image} passed (${result.checks.length - skipped} checks passed, ${skipped} skipped).`
+        : `Smoke test of ${result.image} failed: ${failed.join(', ')}. Read each failed check's detail and output_excerpt.`;
+      return { structured: result, summary, isError: !result.passed };
+    },
+  });
+}

@@ -1,0 +1,75 @@
+import { execFileSync } from 'node:child_process';
+import { cp, mkdir, mkdtemp, writeFile } from 'node:fs/promises';
+import os from 'node:os';
+import path from 'node:path';
+import { repoRoot } from './mcp-client.js';
+import { writeWheelhouse } from './wheels.js';
+
+export async function tempDir(prefix: string): Promise<string> {
+  return mkdtemp(path.join(os.tmpdir(), `dib-${prefix}-`));
+}
+
+/** A build context with the given files (path -> text). */
+export async function makeContext(files: Record<string, string>): Promise<string> {
+  const dir = await tempDir('ctx');
+  for (const [file, text] of Object.entries(files)) {
+    await mkdir(path.dirname(path.join(dir, file)), { recursive: true });
+    await writeFile(path.join(dir, file), text);
+  }
+  return dir;
+}
+
+/** The seed's conflict in a real pip install: wheels served from a local folder, torch 2.7.1 with torchvision 0.15.0. */
+export async function makePipConflictContext(baseImage: string): Promise<string> {
+  const dir = await makeContext({
+    Dockerfile: [
+      `FROM ${baseImage}`,
+      'COPY wheels /wheels',
+      '# torchvision 0.15.0 was built for torch 2.0.0: pip cannot install both.',
+      'RUN pip install --break-system-packages --no-index --find-links /wheels \\',
+      '    torch==2.7.1 torchvision==0.15.0',
+      'CMD ["python3", "-c", "import torch, torchvision; print(torch.__version__, torchvision.__version__)"]',
+      '',
+    ].join('\n'),
+  });
+  await writeWheelhouse(path.join(dir, 'wheels'));
+  return dir;
+}
+
+/** A copy of the bundled FSDP example. */
+export async function copyFsdpExample(): Promise<string> {
+  const dir = await tempDir('fsdp');
+  await cp(path.join(repoRoot, 'examples', 'fsdp'), dir, { recursive: true });
+  return dir;
+}
+
+export function removeImages(...refs: string[]): void {
+  for (const ref of refs) {
+    try {
+      execFileSync('docker', ['image', 'rm', '-f', ref], { stdio: 'ignore', timeout: 60_000 });
+    } catch {
+      // already gone
+    }
+  }
+}
+
+export function imageExists(ref: string): boolean {
+  try {
+    execFileSync('docker', ['image', 'inspect', ref], { stdio: 'ignore', timeout: 30_000 });
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+/** Processes whose command line contains `docker build` (the builds a test started must all be gone). */
+export function dockerBuildProcesses(): string[] {
+  const output = execFileSync('ps', ['-eo', 'pid,args'], { encoding: 'utf8' });
+  return output.split('\n').filter((line) => /docker(\s+\S+)*\s+build\b/.test(line) && !line.includes('ps -eo'));
+}
+
+export function containersWithLabel(label: string): string[] {
+  return execFileSync('docker', ['ps', '-aq', '--filter', `label=${label}`], { encoding: 'utf8' })
+    .split('\n')
+    .filter(Boolean);
+}
