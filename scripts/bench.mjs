@@ -1,10 +1,9 @@
 // `npm run bench`: every performance claim of the project, measured side by side against its baseline.
-import { existsSync } from 'node:fs';
-import path from 'node:path';
+import { benchAnalyzeOverMcp } from './bench/analyze-mcp.mjs';
+import { benchBuildOverhead } from './bench/build-overhead.mjs';
 import { benchStartup } from './bench/startup.mjs';
 
-const root = path.resolve(import.meta.dirname, '..');
 await benchStartup();
-if (existsSync(path.join(root, 'scripts', 'bench-analyze.mjs')) && existsSync(path.join(root, 'dist', 'dockerfile'))) {
-  await import('./bench-analyze.mjs');
-}
+await import('./bench-analyze.mjs');
+await benchAnalyzeOverMcp();
+await benchBuildOverhead();

@@ -25,6 +25,8 @@ export interface LocalBuildsDeps {
   runner: CommandRunner;
 }
 
+const DOCKER_STATUS_TTL_MS = 60_000;
+
 const CODEBUILD_NOT_YET =
   'CodeBuild builds are not available in this version yet; only local Docker builds run. Use a machine with Docker, or pass use_sudo when the socket needs root.';
 
@@ -71,8 +73,11 @@ export class LocalBuilds implements BuildsApi {
   private readonly store: BuildRecordStore;
   private readonly service: BuildService;
   private readonly builder: LocalDockerBuilder;
-  /** Docker status per use_sudo, probed once per build start (cheap) so a daemon that went away is noticed. */
-  private dockerStatus = new Map<boolean, DockerStatus>();
+  /**
+   * Docker status per use_sudo. A reachable daemon is trusted for a short while, so back-to-back builds do not pay
+   * for four docker CLI calls each; a daemon that went away in between shows up as the build's own failure.
+   */
+  private dockerStatus = new Map<boolean, { status: DockerStatus; at: number }>();
 
   constructor(private readonly deps: LocalBuildsDeps) {
     this.store = new BuildRecordStore(deps.config.stateDir);
@@ -94,7 +99,7 @@ export class LocalBuilds implements BuildsApi {
     return {
       prepare: (request, workDir) => prepareSources(request, workDir),
       runAttempt: async (request, input) => {
-        const status = this.dockerStatus.get(request.useSudo);
+        const status = this.dockerStatus.get(request.useSudo)?.status;
         const result = await this.builder.build(
           {
             contextDir: input.contextDir,
@@ -147,6 +152,8 @@ export class LocalBuilds implements BuildsApi {
         nextSteps: ['Drop force_codebuild to build with local Docker.'],
       };
     }
+    const cached = this.dockerStatus.get(params.useSudo);
+    if (cached && Date.now() - cached.at < DOCKER_STATUS_TTL_MS) return undefined;
     const docker = await probeDocker({
       runner: this.deps.runner,
       dockerCommand: this.deps.config.dockerCommand,
@@ -154,8 +161,11 @@ export class LocalBuilds implements BuildsApi {
       env: this.deps.env,
       timeoutMs: this.deps.config.dockerTimeoutMs,
     });
-    this.dockerStatus.set(params.useSudo, docker);
-    if (docker.daemon.state === 'reachable') return undefined;
+    if (docker.daemon.state === 'reachable') {
+      this.dockerStatus.set(params.useSudo, { status: docker, at: Date.now() });
+      return undefined;
+    }
+    this.dockerStatus.delete(params.useSudo);
     const dockerProblem = `Docker is ${docker.daemon.state}${docker.daemon.error ? `: ${docker.daemon.error}` : ''}.`;
     const dockerSteps = docker.daemon.hint ? [docker.daemon.hint] : [];
     if (params.forceLocal) {

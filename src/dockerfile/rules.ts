@@ -37,26 +37,11 @@ import {
   type Stage,
 } from './model.js';
 import { spanOf, UNRESOLVED, type Position, type Span } from './text.js';
+import type { Category } from './categories.js';
+
+export { CATEGORIES, type Category } from './categories.js';
 
 export type Severity = 'error' | 'warning' | 'info';
-
-export const CATEGORIES = [
-  'torchvision-mismatch',
-  'torchaudio-mismatch',
-  'cuda-variant-unavailable',
-  'mixed-cuda-variants',
-  'cuda-base-mismatch',
-  'torch-replaced',
-  'python-unsupported',
-  'base-tag-invalid',
-  'cpu-wheel-on-gpu-base',
-  'gpu-arch-unsupported',
-  'pip-no-cache-dir',
-  'python-missing',
-  'requirements-file-missing',
-  'index-url-invalid',
-] as const;
-export type Category = (typeof CATEGORIES)[number];
 
 export interface Edit {
   span: Span;

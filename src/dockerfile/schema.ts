@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { CATEGORIES } from './rules.js';
+import { CATEGORIES } from './categories.js';
 
 /**
  * The result of analyze_dockerfile / `docker-image-builder analyze`: an MCP structuredContent and CLI JSON contract.

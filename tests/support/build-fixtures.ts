@@ -65,7 +65,10 @@ export function imageExists(ref: string): boolean {
 /** Processes whose command line contains `docker build` (the builds a test started must all be gone). */
 export function dockerBuildProcesses(): string[] {
   const output = execFileSync('ps', ['-eo', 'pid,args'], { encoding: 'utf8' });
-  return output.split('\n').filter((line) => /docker(\s+\S+)*\s+build\b/.test(line) && !line.includes('ps -eo'));
+  // `docker build` or `docker buildx build` as the command, not the word "build" anywhere in a long argument list.
+  return output
+    .split('\n')
+    .filter((line) => /^\s*\d+\s+(?:sudo\s+(?:-\S+\s+)*)?\S*docker\s+(?:buildx\s+)?build\s/.test(line));
 }
 
 export function containersWithLabel(label: string): string[] {
