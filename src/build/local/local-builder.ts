@@ -90,6 +90,30 @@ function planFor(options: LocalBuildOptions, dockerfileText: string | undefined)
   });
 }
 
+interface LegacyStep {
+  /** Image the current step runs on (the last ` ---> <id>` line). */
+  parentImage?: string;
+  /** The current RUN step's command, as the container's command shows it. */
+  runCommand?: string;
+  /** The current step's container, once `Running in <id>` was printed. */
+  container?: string;
+}
+
+function trackLegacyStep(step: LegacyStep, line: string): void {
+  const running = /^ ---> Running in ([0-9a-f]{12,64})\s*$/.exec(line);
+  if (running) {
+    step.container = running[1];
+    return;
+  }
+  const image = /^ ---> ([0-9a-f]{12,64})\s*$/.exec(line);
+  if (image) step.parentImage = image[1];
+  const stepLine = /^Step \d+\/\d+ : (\w+)\s*(.*)$/.exec(line);
+  if (stepLine) {
+    step.container = undefined;
+    step.runCommand = stepLine[1]!.toUpperCase() === 'RUN' ? stepLine[2] : undefined;
+  }
+}
+
 /** Runs `docker build` on this machine with live events, a full log on disk, cancellation and a timeout. */
 export class LocalDockerBuilder {
   private readonly now: () => number;
@@ -153,6 +177,9 @@ export class LocalDockerBuilder {
       ...(plan ? { totalSteps: plan.totalSteps } : {}),
     });
 
+    // The legacy builder's current step: its container is removed by the daemon after a cancel, but only a second
+    // or two later, and it may not even exist yet when the client is stopped; a stopped build removes it itself.
+    const legacyStep: LegacyStep = {};
     let exit: ProcessExit;
     if (control.signal?.aborted) {
       cancelled = true;
@@ -163,6 +190,7 @@ export class LocalDockerBuilder {
         env,
         onLine: (line, stream) => {
           if (exited) return;
+          trackLegacyStep(legacyStep, line);
           for (const event of parser.push(line, stream)) {
             if (event.type === 'log') log.write(`${event.line}\n`);
             // The image id is announced once, from the iid file, after the process has exited.
@@ -183,6 +211,7 @@ export class LocalDockerBuilder {
       control.signal?.removeEventListener('abort', onAbort);
     }
 
+    if ((cancelled || timedOut) && options.builder === 'legacy') await this.removeStepContainer(legacyStep, options);
     for (const event of parser.end(cancelled || timedOut ? undefined : exit.exitCode)) emit(event);
     const summary = parser.summary();
     const success = exit.exitCode === 0 && !cancelled && !timedOut;
@@ -229,6 +258,35 @@ export class LocalDockerBuilder {
       cachedSteps: summary.cachedSteps,
       warnings: summary.warnings,
     };
+  }
+
+  /**
+   * Removes a stopped legacy RUN step's container: the one named by "Running in", or, when the client was stopped
+   * before that line, the container the daemon still creates from the parent image for that command.
+   */
+  private async removeStepContainer(step: LegacyStep, options: LocalBuildOptions): Promise<void> {
+    if (!step.runCommand && !step.container) return;
+    const docker = options.dockerPath ?? 'docker';
+    const run = (args: string[]) =>
+      options.useSudo
+        ? this.deps.runner.run('sudo', ['-n', docker, ...args], { timeoutMs: 15_000 })
+        : this.deps.runner.run(docker, args, { timeoutMs: 15_000 });
+    const filter = step.parentImage ? ['--filter', `ancestor=${step.parentImage}`] : [];
+    let quietRounds = 0;
+    for (let round = 0; round < 40 && quietRounds < 4; round++) {
+      const listed = await run(['ps', '-a', '--no-trunc', ...filter, '--format', '{{.ID}}\t{{.Command}}']);
+      const ids = listed.stdout
+        .split('\n')
+        .map((line) => line.split('\t'))
+        .filter(
+          ([id, command]) =>
+            id && (id.startsWith(step.container ?? '\0') || (step.runCommand && command?.includes(step.runCommand))),
+        )
+        .map(([id]) => id!);
+      if (ids.length === 0) quietRounds++;
+      else await run(['rm', '-f', ...ids]);
+      await new Promise((resolve) => setTimeout(resolve, 250));
+    }
   }
 
   /** Id, size and tags of a local image; undefined when no such image exists. Throws when docker itself fails. */
