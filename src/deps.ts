@@ -24,9 +24,7 @@ export function createDefaultDeps(config: Config, env: NodeJS.ProcessEnv): Serve
     env,
     runner,
     builds: () => {
-      loading ??= import('./build/builds.js').then(
-        ({ LocalBuilds }) => (builds = new LocalBuilds({ config, env, runner })),
-      );
+      loading ??= import('./build/builds.js').then(({ Builds }) => (builds = new Builds({ config, env, runner })));
       return loading;
     },
     loadedBuilds: () => builds,

@@ -27,6 +27,7 @@ export interface BuildImageParams {
   timeoutSeconds: number;
   region?: string;
   codebuildProject: string;
+  s3Bucket?: string;
 }
 
 /** Why a build cannot start, with the next step (an expected failure, not a bug). */

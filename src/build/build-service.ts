@@ -26,6 +26,9 @@ export interface AttemptOutcome {
   errorMessage?: string;
   /** The attempt's full output, for diagnosis. */
   logFile: string;
+  /** The remote build's id (CodeBuild `project:uuid`) and console link, for remote runners. */
+  remoteId?: string;
+  consoleUrl?: string;
 }
 
 /** A plan for the next attempt after a failure, or why there is none. */
@@ -88,8 +91,15 @@ export interface BuildRequest {
 
 export interface BuildServiceDeps {
   store: BuildRecordStore;
-  ports: BuildPorts;
   now?: () => Date;
+}
+
+/** Where and how one build runs: local Docker or CodeBuild, each with its own ports. */
+export interface BuildTarget {
+  mode: 'local' | 'codebuild';
+  ports: BuildPorts;
+  region?: string;
+  warnings?: string[];
 }
 
 interface ActiveBuild {
@@ -110,11 +120,13 @@ export class BuildService {
     this.events.setMaxListeners(0);
   }
 
-  async start(buildId: string, request: BuildRequest): Promise<BuildRecord> {
+  async start(buildId: string, request: BuildRequest, target: BuildTarget): Promise<BuildRecord> {
     const { logFile, workDir } = await this.deps.store.prepare(buildId);
     const record: BuildRecord = {
       build_id: buildId,
-      mode: 'local',
+      mode: target.mode,
+      ...(target.region ? { region: target.region } : {}),
+      ...(target.warnings?.length ? { warnings: target.warnings } : {}),
       status: 'queued',
       phase: 'queued',
       image_name: request.imageRef,
@@ -132,7 +144,7 @@ export class BuildService {
     await this.deps.store.save(record);
     const controller = new AbortController();
     const timeout = setTimeout(() => controller.abort(new Error('timeout')), request.timeoutSeconds * 1000);
-    const done = this.run(record, request, workDir, controller.signal).finally(() => {
+    const done = this.run(record, request, target.ports, workDir, controller.signal).finally(() => {
       clearTimeout(timeout);
       this.active.delete(buildId);
     });
@@ -211,6 +223,7 @@ export class BuildService {
   private async run(
     record: BuildRecord,
     request: BuildRequest,
+    ports: BuildPorts,
     workDir: string,
     signal: AbortSignal,
   ): Promise<BuildRecord> {
@@ -244,7 +257,7 @@ export class BuildService {
         phase: 'analyzing',
         progress: { steps_done: 0, message: 'analysing the Dockerfile' },
       });
-      const preparation = await this.deps.ports.prepare(request, workDir);
+      const preparation = await ports.prepare(request, workDir);
       let prepared = preparation.prepared;
       const fixes = [...record.fixes_applied, ...preparation.fixes.map((fix) => ({ ...fix, attempt: 1 }))];
       if (prepared.dockerfilePath !== record.fixed_dockerfile) {
@@ -268,7 +281,7 @@ export class BuildService {
           log_file: logFile,
           progress: { steps_done: 0, message: `attempt ${attempt}: building` },
         });
-        const outcome = await this.deps.ports.runAttempt(request, {
+        const outcome = await ports.runAttempt(request, {
           attempt,
           contextDir: prepared.contextDir,
           dockerfilePath: prepared.dockerfilePath,
@@ -281,12 +294,14 @@ export class BuildService {
           success: outcome.success,
           builder: outcome.builder,
           failed_step: outcome.failedStep?.instruction,
+          ...(outcome.remoteId ? { codebuild_build_id: outcome.remoteId } : {}),
+          ...(outcome.consoleUrl ? { console_url: outcome.consoleUrl } : {}),
         });
         if (outcome.cancelled || signal.aborted) return await finish({ status: 'cancelled', error: cancelledError() });
         if (outcome.success) {
-          const info = await this.deps.ports.imageInfo(request.imageRef);
+          const info = await ports.imageInfo(request.imageRef);
           // Only fixes that produced a working build are worth putting into the user's files.
-          const written = request.writeFixes ? await this.deps.ports.writeFixes(request, prepared) : undefined;
+          const written = request.writeFixes ? await ports.writeFixes(request, prepared) : undefined;
           await this.update(record, {
             image_id: info.id ?? outcome.imageId,
             image_size_bytes: info.sizeBytes,
@@ -297,7 +312,7 @@ export class BuildService {
             phase: 'smoke-testing',
             progress: { ...record.progress, message: 'smoke testing' },
           });
-          const smoke = await this.deps.ports.smokeTest(request, request.imageRef, signal);
+          const smoke = await ports.smokeTest(request, request.imageRef, signal);
           if (signal.aborted) return await finish({ status: 'cancelled', smoke, error: cancelledError() });
           return await finish(
             smoke.passed
@@ -325,7 +340,7 @@ export class BuildService {
           phase: 'diagnosing',
           progress: { ...record.progress, message: 'diagnosing the failure' },
         });
-        const plan = await this.deps.ports.planAfterFailure(request, outcome, prepared, workDir);
+        const plan = await ports.planAfterFailure(request, outcome, prepared, workDir);
         attemptRecord.diagnosis = plan.error.summary;
         const canRetry = request.autoFix && plan.retry && attempt < request.maxAttempts;
         if (!canRetry || !plan.retry) {

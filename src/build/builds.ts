@@ -1,7 +1,7 @@
 import { stat } from 'node:fs/promises';
 import path from 'node:path';
 import type { Config } from '../config.js';
-import { probeAws } from '../environment/aws-probe.js';
+import { DEFAULT_REGION, probeAws } from '../environment/aws-probe.js';
 import { probeDocker, type DockerStatus } from '../environment/docker-probe.js';
 import { CODEBUILD_CHARGES_WARNING, FALLBACK_MESSAGE, NEITHER_AVAILABLE_MESSAGE } from '../environment/recommend.js';
 import type { SmokeResult } from '../smoke/schema.js';
@@ -10,7 +10,9 @@ import type { CommandRunner } from '../util/command-runner.js';
 import { InputError } from '../util/errors.js';
 import { readLogTail } from '../util/log-tail.js';
 import type { BuildImageParams, BuildRefusal, BuildsApi } from './api.js';
-import { BuildService, type BuildPorts, type BuildRequest } from './build-service.js';
+import { BuildService, type BuildPorts, type BuildRequest, type BuildTarget } from './build-service.js';
+import type { CodeBuildRunner } from './codebuild/codebuild-runner.js';
+import { codebuildPorts } from './codebuild-ports.js';
 import type { BuildEvent } from './events.js';
 import { planAfterFailure, prepareSources, writeFixesToContext } from './fixes.js';
 import { dockerBuildCommand, validateImageRef } from './local/build-args.js';
@@ -19,16 +21,13 @@ import { ExecaProcessSpawner } from './local/process-spawner.js';
 import type { BuildRecord } from './record-schema.js';
 import { BuildRecordStore } from './record-store.js';
 
-export interface LocalBuildsDeps {
+export interface BuildsDeps {
   config: Config;
   env: NodeJS.ProcessEnv;
   runner: CommandRunner;
 }
 
 const DOCKER_STATUS_TTL_MS = 60_000;
-
-const CODEBUILD_NOT_YET =
-  'CodeBuild builds are not available in this version yet; only local Docker builds run. Use a machine with Docker, or pass use_sudo when the socket needs root.';
 
 /** The builder's option names, as the MCP tools and the CLI call them. */
 const FIELD_NAMES: Record<string, string> = { imageRef: 'image_name', buildArgs: 'build_args', labels: 'labels' };
@@ -69,7 +68,7 @@ async function resolveSources(params: BuildImageParams): Promise<{ contextDir: s
   return { contextDir, dockerfile: relative };
 }
 
-export class LocalBuilds implements BuildsApi {
+export class Builds implements BuildsApi {
   private readonly store: BuildRecordStore;
   private readonly service: BuildService;
   private readonly builder: LocalDockerBuilder;
@@ -79,10 +78,10 @@ export class LocalBuilds implements BuildsApi {
    */
   private dockerStatus = new Map<boolean, { status: DockerStatus; at: number }>();
 
-  constructor(private readonly deps: LocalBuildsDeps) {
+  constructor(private readonly deps: BuildsDeps) {
     this.store = new BuildRecordStore(deps.config.stateDir);
     this.builder = new LocalDockerBuilder({ spawner: new ExecaProcessSpawner(), runner: deps.runner });
-    this.service = new BuildService({ store: this.store, ports: this.ports() });
+    this.service = new BuildService({ store: this.store });
   }
 
   private smokeTester(useSudo: boolean): SmokeTester {
@@ -94,7 +93,7 @@ export class LocalBuilds implements BuildsApi {
     });
   }
 
-  private ports(): BuildPorts {
+  private localPorts(): BuildPorts {
     const docker = this.deps.config.dockerCommand;
     return {
       prepare: (request, workDir) => prepareSources(request, workDir),
@@ -142,18 +141,65 @@ export class LocalBuilds implements BuildsApi {
     };
   }
 
-  /** The seed's detection order, narrowed to what can run: local Docker now, CodeBuild in a later release. */
-  private async chooseMode(params: BuildImageParams): Promise<BuildRefusal | undefined> {
-    if (params.forceCodebuild) {
+  private codebuildRunner: Promise<CodeBuildRunner> | undefined;
+
+  /** Loaded on the CodeBuild path only: the AWS SDK stays out of local builds. */
+  private runner(): Promise<CodeBuildRunner> {
+    this.codebuildRunner ??= import('./codebuild/codebuild-runner.js').then(({ createCodeBuildRunner }) =>
+      createCodeBuildRunner({ defaultRegion: DEFAULT_REGION }),
+    );
+    return this.codebuildRunner;
+  }
+
+  /** CodeBuild as the target, once the project is known to exist; otherwise the seed's "not found" refusal. */
+  private async codebuildTarget(
+    params: BuildImageParams,
+    region: string,
+    reason: string,
+  ): Promise<BuildTarget | BuildRefusal> {
+    const runner = await this.runner();
+    const check = await runner.checkProject(params.codebuildProject, region);
+    if (!check.exists) {
       return {
         refused: true,
         mode: 'codebuild',
-        message: CODEBUILD_NOT_YET,
-        nextSteps: ['Drop force_codebuild to build with local Docker.'],
+        message: check.message ?? `CodeBuild project not found: ${params.codebuildProject}`,
+        nextSteps: check.setupCommand ? [`Create it: ${check.setupCommand}`] : [],
       };
     }
+    return {
+      mode: 'codebuild',
+      region,
+      warnings: [reason, CODEBUILD_CHARGES_WARNING, ...check.warnings].filter(Boolean),
+      ports: codebuildPorts({ runner, project: params.codebuildProject, region, bucket: params.s3Bucket }),
+    };
+  }
+
+  /** The seed's detection order: forced modes, local Docker when it answers, CodeBuild when credentials resolve. */
+  private async chooseTarget(params: BuildImageParams): Promise<BuildTarget | BuildRefusal> {
+    const local: BuildTarget = { mode: 'local', ports: this.localPorts() };
+    const awsStatus = () =>
+      probeAws({
+        runner: this.deps.runner,
+        env: this.deps.env,
+        region: params.region,
+        codebuildProject: params.codebuildProject,
+        timeoutMs: this.deps.config.awsTimeoutMs,
+      });
+    if (params.forceCodebuild) {
+      const aws = await awsStatus();
+      if (!aws.credentials.found) {
+        return {
+          refused: true,
+          mode: 'codebuild',
+          message: `force_codebuild is set but no AWS credentials resolve: ${aws.credentials.error ?? ''}`,
+          nextSteps: ['Configure AWS credentials (`aws configure`, or AWS_PROFILE / AWS_ACCESS_KEY_ID).'],
+        };
+      }
+      return this.codebuildTarget(params, aws.region.name, 'force_codebuild is set.');
+    }
     const cached = this.dockerStatus.get(params.useSudo);
-    if (cached && Date.now() - cached.at < DOCKER_STATUS_TTL_MS) return undefined;
+    if (cached && Date.now() - cached.at < DOCKER_STATUS_TTL_MS) return local;
     const docker = await probeDocker({
       runner: this.deps.runner,
       dockerCommand: this.deps.config.dockerCommand,
@@ -163,7 +209,7 @@ export class LocalBuilds implements BuildsApi {
     });
     if (docker.daemon.state === 'reachable') {
       this.dockerStatus.set(params.useSudo, { status: docker, at: Date.now() });
-      return undefined;
+      return local;
     }
     this.dockerStatus.delete(params.useSudo);
     const dockerProblem = `Docker is ${docker.daemon.state}${docker.daemon.error ? `: ${docker.daemon.error}` : ''}.`;
@@ -176,20 +222,13 @@ export class LocalBuilds implements BuildsApi {
         nextSteps: dockerSteps,
       };
     }
-    const aws = await probeAws({
-      runner: this.deps.runner,
-      env: this.deps.env,
-      region: params.region,
-      codebuildProject: params.codebuildProject,
-      timeoutMs: this.deps.config.awsTimeoutMs,
-    });
+    const aws = await awsStatus();
     if (aws.credentials.found) {
-      return {
-        refused: true,
-        mode: 'codebuild',
-        message: `${FALLBACK_MESSAGE} ${dockerProblem} ${CODEBUILD_NOT_YET} (${CODEBUILD_CHARGES_WARNING})`,
-        nextSteps: dockerSteps,
-      };
+      const sudoHint =
+        docker.daemon.state === 'permission-denied' && !params.useSudo
+          ? ' Docker runs here but needs sudo: pass use_sudo to build locally for free.'
+          : '';
+      return this.codebuildTarget(params, aws.region.name, `${FALLBACK_MESSAGE} ${dockerProblem}${sudoHint}`);
     }
     return {
       refused: true,
@@ -229,13 +268,19 @@ export class LocalBuilds implements BuildsApi {
     } catch (error) {
       throw error instanceof InputError ? toToolField(error) : error;
     }
-    const refusal = await this.chooseMode(params);
-    if (refusal) return refusal;
-    return this.service.start(BuildRecordStore.newLocalId(), request);
+    const target = await this.chooseTarget(params);
+    if ('refused' in target) return target;
+    return this.service.start(BuildRecordStore.newId(target.mode), request, target);
   }
 
-  get(buildId: string): Promise<BuildRecord | undefined> {
-    return this.service.get(buildId);
+  /** By this tool's build id, or by the CodeBuild id (`project:uuid`) of one of its attempts. */
+  async get(buildId: string): Promise<BuildRecord | undefined> {
+    const record = await this.service.get(buildId);
+    if (record || !buildId.includes(':')) return record;
+    const owner = (await this.store.list(200)).find((candidate) =>
+      candidate.attempts.some((attempt) => attempt.codebuild_build_id === buildId),
+    );
+    return owner && this.service.get(owner.build_id);
   }
 
   isActive(buildId: string): boolean {

@@ -32,6 +32,8 @@ export const attemptSchema = z.object({
   failed_step: z.string().optional().describe('The instruction that failed.'),
   diagnosis: z.string().optional().describe('What the log said went wrong.'),
   log_file: z.string().optional().describe('Full log of this attempt.'),
+  codebuild_build_id: z.string().optional().describe('CodeBuild build id (project:uuid) of this attempt.'),
+  console_url: z.string().optional().describe('AWS console link of the CodeBuild build.'),
 });
 
 export const buildRecordSchema = z.object({
@@ -75,6 +77,11 @@ export const buildRecordSchema = z.object({
     .optional()
     .describe('The fixed copy of the Dockerfile the build used, when fixes applied.'),
   owner_pid: z.number().int().describe('Process that runs the build (to detect interrupted builds).'),
+  warnings: z
+    .array(z.string())
+    .optional()
+    .describe('Things to tell the user, e.g. the CodeBuild charges and cost estimate.'),
+  region: z.string().optional().describe('AWS region of a CodeBuild build.'),
 });
 
 export type BuildStatus = (typeof BUILD_STATUSES)[number];

@@ -28,9 +28,10 @@ export class BuildRecordStore {
     return path.join(this.stateDir, 'builds', encodeURIComponent(buildId));
   }
 
-  static newLocalId(now: Date = new Date()): string {
+  /** e.g. `local-20261129T101500-a1b2c3`; the mode says where the build runs. */
+  static newId(mode: 'local' | 'codebuild', now: Date = new Date()): string {
     const stamp = now.toISOString().replace(/[-:]/g, '').replace(/\..*/, '');
-    return `local-${stamp}-${randomBytes(3).toString('hex')}`;
+    return `${mode}-${stamp}-${randomBytes(3).toString('hex')}`;
   }
 
   static isValidId(buildId: string): boolean {

@@ -91,7 +91,7 @@ export function addBuildCommands(
     .option('--s3-bucket <bucket>', 'S3 bucket for the CodeBuild source (default: auto-generated)')
     .option('--region <region>', `AWS region (default: AWS_REGION, AWS_DEFAULT_REGION, profile, ${DEFAULT_REGION})`)
     .option('--wait', 'wait for completion (default)', true)
-    .option('--no-wait', 'return at once (CodeBuild; local builds run in this process and are always waited for)')
+    .option('--no-wait', 'accepted for the seed; the CLI runs the build in its own process, so it always waits')
     .option('--timeout <seconds>', 'build timeout in seconds', positiveInt('timeout', 8 * 3600), 3600)
     .option('--verbose', 'progress on stderr (default)', true)
     .option('--quiet', 'no progress on stderr')
@@ -121,6 +121,7 @@ export function addBuildCommands(
         timeoutSeconds: options.timeout,
         region: options.region,
         codebuildProject: options.codebuildProject,
+        s3Bucket: options.s3Bucket,
       };
       const started = await api.start(params);
       if ('refused' in started) {
@@ -130,7 +131,9 @@ export function addBuildCommands(
         return;
       }
       const verbose = options.verbose && !options.quiet;
-      if (verbose) note(`build ${started.build_id}: ${started.image_name} (log: ${started.log_file})`);
+      for (const warning of started.warnings ?? []) note(`warning: ${warning}`);
+      if (verbose)
+        note(`build ${started.build_id} (${started.mode}): ${started.image_name} (log: ${started.log_file})`);
       const unsubscribe = api.subscribe(started.build_id, progressPrinter(verbose));
       const cancel = () => void api.cancel(started.build_id);
       process.once('SIGINT', cancel);

@@ -1,7 +1,7 @@
 import { Command, CommanderError, Option } from 'commander';
 import { loadConfig } from '../config.js';
 import { createDefaultDeps, environmentDeps } from '../deps.js';
-import { DEFAULT_CODEBUILD_PROJECT } from '../environment/aws-probe.js';
+import { DEFAULT_CODEBUILD_PROJECT, DEFAULT_REGION } from '../environment/aws-probe.js';
 import { detectEnvironment } from '../environment/detect.js';
 import { summarize } from '../tools/detect-environment.js';
 import { InputError } from '../util/errors.js';
@@ -76,6 +76,47 @@ export function buildProgram(setExitCode: (code: number) => void): Command {
       else printAnalysis(result);
       const remaining = result.fixed ? result.fixed.remaining_findings : result.findings;
       setExitCode(remaining.some((finding) => finding.severity === 'error') ? EXIT_PROBLEM : EXIT_OK);
+    });
+
+  program
+    .command('setup-codebuild')
+    .description('Create (or find) the CodeBuild service role, S3 bucket and project that CodeBuild builds need.')
+    .option('--project-name <name>', 'CodeBuild project', DEFAULT_CODEBUILD_PROJECT)
+    .option('--region <region>', `AWS region (default: AWS_REGION, AWS_DEFAULT_REGION, ${DEFAULT_REGION})`)
+    .option('--s3-bucket <bucket>', 'bucket for build sources (default: docker-image-builder-<account>-<region>)')
+    .option('--compute-type <type>', 'CodeBuild compute type', 'BUILD_GENERAL1_MEDIUM')
+    .option('--image <image>', 'CodeBuild image (a standard image with Docker)', 'aws/codebuild/standard:7.0')
+    .option('--ecr', 'let the role push to ECR', false)
+    .option(
+      '--ecr-repository <name>',
+      'ECR repository to allow (repeatable; created when missing)',
+      (value: string, previous: string[] = []) => [...previous, value],
+    )
+    .option('--role-name <name>', 'service role name (default: docker-image-builder-codebuild-<project>)')
+    .option('--dry-run', 'print the plan and the policies without calling AWS', false)
+    .action(async (options) => {
+      const { setupCodebuildCommand } = await import('../build/codebuild/setup.js');
+      const { createAwsClients } = await import('../build/codebuild/clients.js');
+      const region = options.region ?? process.env.AWS_REGION ?? process.env.AWS_DEFAULT_REGION ?? DEFAULT_REGION;
+      const { result } = await setupCodebuildCommand(
+        {
+          project: options.projectName,
+          region,
+          ...(options.s3Bucket ? { bucket: options.s3Bucket } : {}),
+          computeType: options.computeType,
+          image: options.image,
+          ecr: options.ecr || (options.ecrRepository?.length ?? 0) > 0,
+          ...(options.ecrRepository ? { ecrRepositories: options.ecrRepository } : {}),
+          ...(options.roleName ? { roleName: options.roleName } : {}),
+          dryRun: options.dryRun,
+        },
+        {
+          clients: (forRegion) => createAwsClients({ region: forRegion }),
+          out: (text) => process.stdout.write(`${text}\n`),
+          progress: (line) => note(line),
+        },
+      );
+      if (result) note(`created ${result.created.length}, found ${result.found.length}`);
     });
 
   addBuildCommands(program, () => deps().builds(), setExitCode);

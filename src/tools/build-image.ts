@@ -62,6 +62,10 @@ function forwardProgress(builds: BuildsApi, buildId: string, context: ToolContex
   };
   const timer = setInterval(flush, 1000 / perSecond);
   const unsubscribe = builds.subscribe(buildId, (event: BuildEvent, record) => {
+    if (event.type === 'warning') {
+      void context.log('warning', event.message).catch(() => undefined);
+      return;
+    }
     if (event.type === 'log') {
       // At most 20 lines per message; the rest is counted and left to the log file.
       if (pending.length < 20) pending.push(event.line);
@@ -170,6 +174,14 @@ export function buildImageTool(deps: BuildImageToolDeps) {
         .min(1)
         .default(DEFAULT_CODEBUILD_PROJECT)
         .describe('CodeBuild project, used when the build would go to CodeBuild.'),
+      s3_bucket: z
+        .string()
+        .min(3)
+        .max(63)
+        .optional()
+        .describe(
+          'S3 bucket for the CodeBuild source zip. Default: docker-image-builder-<account>-<region>, created when missing.',
+        ),
       tail_lines: z.number().int().min(0).max(500).default(40).describe('How many last log lines the result carries.'),
     },
     outputSchema: buildResultShape,
@@ -207,6 +219,7 @@ export function buildImageTool(deps: BuildImageToolDeps) {
         timeoutSeconds: input.timeout,
         region: input.region,
         codebuildProject: input.codebuild_project,
+        s3Bucket: input.s3_bucket,
       });
       if ('refused' in started) {
         return {

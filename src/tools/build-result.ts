@@ -44,5 +44,6 @@ export async function toBuildResult(builds: BuildsApi, record: BuildRecord, tail
 export function summarizeBuild(result: BuildResult): string {
   const fixes = result.fixes_applied.length > 0 ? `, ${result.fixes_applied.length} fix(es) applied` : '';
   const error = result.record.error ? ` Error: ${result.record.error.summary}` : '';
-  return `Build ${result.build_id} ${result.status} (${result.phase}) for ${result.image_name} after ${result.attempts} attempt(s) in ${result.build_time}${fixes}.${error} Next: ${result.next_step}`;
+  const warnings = result.record.warnings?.length ? `${result.record.warnings.join(' ')} ` : '';
+  return `${warnings}Build ${result.build_id} ${result.status} (${result.phase}) for ${result.image_name} after ${result.attempts} attempt(s) in ${result.build_time}${fixes}.${error} Next: ${result.next_step}`;
 }

@@ -32,7 +32,9 @@ export function getBuildStatusTool(builds: () => Promise<BuildsApi>) {
     annotations: { readOnlyHint: true, idempotentHint: true, openWorldHint: false, destructiveHint: false },
     async handler(input, context) {
       const api = await builds();
-      const record = await api.waitForChange(input.build_id, input.wait_seconds * 1000, context.signal);
+      // A CodeBuild id (project:uuid) finds the build whose attempt it was.
+      const buildId = (await api.get(input.build_id))?.build_id ?? input.build_id;
+      const record = await api.waitForChange(buildId, input.wait_seconds * 1000, context.signal);
       if (!record) {
         throw new InputError(
           'build_id',

@@ -1,0 +1,175 @@
+import { execFileSync } from 'node:child_process';
+import { execa } from 'execa';
+import path from 'node:path';
+import type { Progress } from '@modelcontextprotocol/sdk/types.js';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { CODEBUILD_CHARGES_WARNING, FALLBACK_MESSAGE } from '../../src/environment/recommend.js';
+import { startAwsEmulator, type AwsEmulatorHandle } from '../support/aws-emulator/index.js';
+import { imageExists, makeContext, makePipConflictContext, removeImages, tempDir } from '../support/build-fixtures.js';
+import { dockerAvailable, skipWithoutDocker, TEST_BASE_IMAGE, TEST_PIP_IMAGE } from '../support/docker.js';
+import { builtServer, startServer, type StartedServer } from '../support/mcp-client.js';
+
+const PROJECT = 'pytorch-fsdp';
+
+interface BuildResult {
+  success: boolean;
+  status: string;
+  mode: string;
+  attempts: number;
+  build_id: string;
+  image_name: string;
+  fixes_applied: { what: string; source: string; attempt: number }[];
+  record: {
+    warnings?: string[];
+    error?: { kind: string; summary: string };
+    attempts: { codebuild_build_id?: string; console_url?: string; success?: boolean }[];
+  };
+}
+
+const images: string[] = [];
+const imageName = (suffix: string) => {
+  const name = `dib-e2e-cb-${suffix}-${process.pid}`;
+  images.push(`${name}:latest`);
+  return name;
+};
+
+describe.skipIf(skipWithoutDocker)(
+  'build_image falls back to CodeBuild (local emulator, real AWS SDK, real docker inside)',
+  () => {
+    let aws: AwsEmulatorHandle;
+    let server: StartedServer;
+    beforeAll(async () => {
+      expect(dockerAvailable, 'the emulated CodeBuild runs docker build on the local engine').toBe(true);
+      aws = await startAwsEmulator({
+        projects: [{ name: PROJECT, environment: { computeType: 'BUILD_GENERAL1_MEDIUM', privilegedMode: true } }],
+        timing: { queuedMs: 20, provisioningMs: 20 },
+      });
+      // The server sees no Docker daemon (so detection falls back), and AWS only through the emulator's endpoints.
+      server = await startServer({
+        ...aws.env,
+        DOCKER_HOST: 'unix:///nonexistent/docker.sock',
+        DIB_STATE_DIR: await tempDir('state'),
+        HOME: await tempDir('home'),
+      });
+    });
+    afterAll(async () => {
+      await server?.close();
+      await aws?.stop();
+      removeImages(...images);
+    });
+
+    const build = async (args: Record<string, unknown>, progress: Progress[] = []) => {
+      const result = await server.client.callTool({ name: 'build_image', arguments: args }, undefined, {
+        onprogress: (update) => progress.push(update),
+        timeout: 300_000,
+        resetTimeoutOnProgress: true,
+      });
+      return { result, data: result.structuredContent as unknown as BuildResult };
+    };
+
+    it('uploads, builds in CodeBuild, streams progress, and returns the seed JSON with mode codebuild and the charges warning', async () => {
+      const context = await makeContext({
+        Dockerfile: `FROM ${TEST_BASE_IMAGE}\nRUN echo built-in-codebuild > /where.txt\nCOPY hello.txt /hello.txt\n`,
+        'hello.txt': 'hello\n',
+      });
+      const progress: Progress[] = [];
+      const { result, data } = await build({ context, image_name: imageName('ok') }, progress);
+      expect(result.isError, JSON.stringify(data?.record?.error ?? result.content)).toBeFalsy();
+      expect(data).toMatchObject({ success: true, status: 'succeeded', mode: 'codebuild', attempts: 1 });
+      expect(data.record.warnings?.join(' ')).toContain(FALLBACK_MESSAGE);
+      expect(data.record.warnings).toContain(CODEBUILD_CHARGES_WARNING);
+      const attempt = data.record.attempts[0]!;
+      expect(attempt.codebuild_build_id).toMatch(new RegExp(`^${PROJECT}:[0-9a-f-]{36}$`));
+      expect(attempt.console_url).toContain('console.aws.amazon.com/codesuite/codebuild');
+      expect(aws.state.builds.get(attempt.codebuild_build_id!)?.buildStatus).toBe('SUCCEEDED');
+      expect(progress.length).toBeGreaterThan(0);
+      // get_build_status answers for the CodeBuild id too.
+      const byCodebuildId = await server.client.callTool({
+        name: 'get_build_status',
+        arguments: { build_id: attempt.codebuild_build_id },
+      });
+      expect(byCodebuildId.structuredContent).toMatchObject({ build_id: data.build_id, status: 'succeeded' });
+      // The emulated CodeBuild ran docker build on this machine's engine: the image exists here.
+      expect(imageExists(data.image_name)).toBe(true);
+      expect(
+        execFileSync('docker', ['run', '--rm', data.image_name, 'cat', '/where.txt'], { encoding: 'utf8' }).trim(),
+      ).toBe('built-in-codebuild');
+      // The same context again is not uploaded again.
+      const puts = aws.count('s3', 'PutObject') + aws.count('s3', 'CreateMultipartUpload');
+      const again = await build({ context, image_name: data.image_name.replace(/:latest$/, ''), smoke_test: false });
+      expect(again.data.success).toBe(true);
+      expect(aws.count('s3', 'PutObject') + aws.count('s3', 'CreateMultipartUpload')).toBe(puts);
+    });
+
+    it('diagnoses a pip conflict from the CodeBuild log and fixes it on the next attempt', async () => {
+      const context = await makePipConflictContext(TEST_PIP_IMAGE);
+      const { result, data } = await build({
+        context,
+        image_name: imageName('pip'),
+        fix_before_build: false,
+        smoke_test: false,
+      });
+      expect(result.isError, JSON.stringify(data.record.error)).toBeFalsy();
+      expect(data).toMatchObject({ success: true, mode: 'codebuild', attempts: 2 });
+      expect(data.record.attempts[0]).toMatchObject({ success: false });
+      expect(data.record.attempts[0]!.codebuild_build_id).not.toBe(data.record.attempts[1]!.codebuild_build_id);
+      expect(data.fixes_applied).toEqual([
+        expect.objectContaining({
+          what: 'torchvision==0.15.0 -> torchvision==0.22.1',
+          source: 'diagnosis',
+          attempt: 2,
+        }),
+      ]);
+    });
+
+    it('refuses a missing project with the seed message and the setup command', async () => {
+      const context = await makeContext({ Dockerfile: `FROM ${TEST_BASE_IMAGE}\n` });
+      const result = await server.client.callTool({
+        name: 'build_image',
+        arguments: { context, codebuild_project: 'no-such-project' },
+      });
+      expect(result.isError).toBe(true);
+      const text = (result.content as { text: string }[])[0]!.text;
+      expect(text).toContain('CodeBuild project not found: no-such-project');
+      expect(text).toContain('docker-image-builder setup-codebuild --project-name no-such-project');
+    });
+
+    it('cancel_build stops the CodeBuild build (StopBuild) within seconds', async () => {
+      const context = await makeContext({ Dockerfile: `FROM ${TEST_BASE_IMAGE}\nRUN sleep 60\n` });
+      const startsBefore = aws.count('codebuild', 'StartBuild');
+      const { data } = await build({ context, image_name: imageName('cancel'), wait: false, no_cache: true });
+      expect(data.status).toMatch(/queued|running/);
+      // Wait until this build's CodeBuild build exists, then cancel.
+      for (let poll = 0; poll < 100 && aws.count('codebuild', 'StartBuild') === startsBefore; poll++) {
+        await new Promise((resolve) => setTimeout(resolve, 100));
+      }
+      const started = Date.now();
+      const cancel = await server.client.callTool({ name: 'cancel_build', arguments: { build_id: data.build_id } });
+      expect(cancel.structuredContent).toMatchObject({ cancelled: true, status: 'cancelled' });
+      expect(Date.now() - started).toBeLessThan(15_000);
+      expect(aws.count('codebuild', 'StopBuild')).toBeGreaterThan(0);
+    });
+
+    it('setup-codebuild creates the role, bucket and project, then finds them on a second run', async () => {
+      const env = { ...process.env, ...aws.env, HOME: await tempDir('home') };
+      // Asynchronous: the emulator answers from this very process.
+      const run = async () =>
+        (
+          await execa(
+            process.execPath,
+            [builtServer, 'setup-codebuild', '--project-name', 'fresh-project', '--region', 'us-west-2'],
+            {
+              env,
+              timeout: 60_000,
+            },
+          )
+        ).stdout;
+      const first = await run();
+      expect(first).toMatch(/created\s+.*fresh-project/);
+      const second = await run();
+      expect(second).not.toMatch(/created /);
+      expect(second).toMatch(/found\s+.*fresh-project/);
+      expect(path.basename(builtServer)).toBe('index.js');
+    });
+  },
+);
