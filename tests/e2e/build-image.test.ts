@@ -18,6 +18,7 @@ import {
   skipWithoutDocker,
   TEST_BASE_IMAGE,
   TEST_PIP_IMAGE,
+  TEST_TORCH_BASE_IMAGE,
   TEST_TORCH_IMAGE,
 } from '../support/docker.js';
 import { startServer, type StartedServer } from '../support/mcp-client.js';
@@ -131,6 +132,29 @@ describe.skipIf(skipWithoutDocker)('build_image over stdio with real Docker', ()
           expect(checkStatus(data, name), name).toBe('skipped');
         expect(containersWithLabel('dib.smoke=1')).toEqual([]);
       });
+
+      it.runIf(builder.name === 'legacy')(
+        "builds a PyTorch image from the Debian base with Debian's python3-torch packages and smoke-tests it",
+        async () => {
+          // The same instruction as scripts/provision-docker.sh, so the legacy builder's cache makes this quick in CI.
+          const context = await makeContext({
+            Dockerfile:
+              `FROM ${TEST_TORCH_BASE_IMAGE}\n` +
+              'RUN apt-get update && DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends ' +
+              'python3 python3-torch python3-torchvision python3-torchaudio && rm -rf /var/lib/apt/lists/*\n',
+          });
+          const progress: Progress[] = [];
+          const { result, data } = await build(server, { context, image_name: imageName('debian-torch') }, progress);
+          expect(result.isError, JSON.stringify(data?.record?.error ?? result.content)).toBeFalsy();
+          expect(data).toMatchObject({ success: true, attempts: 1, fixes_applied: [] });
+          expect(progress.length).toBeGreaterThanOrEqual(2);
+          expect(data.record.smoke?.torch_version).toMatch(/^2\.6/);
+          for (const name of ['torch-import', 'torchvision-import', 'torchvision-nms', 'fsdp-import', 'tensor-op']) {
+            expect(checkStatus(data, name), name).toBe('passed');
+          }
+          expect(checkStatus(data, 'cuda-available')).toBe('skipped');
+        },
+      );
 
       it('reports a failing COPY with its Dockerfile line and the next step, without retrying what it cannot fix', async () => {
         const context = await makeContext({

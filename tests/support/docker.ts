@@ -17,4 +17,5 @@ export const skipWithoutDocker = !dockerAvailable && !dockerRequired;
 
 export const TEST_BASE_IMAGE = process.env.DIB_TEST_BASE_IMAGE ?? 'dib-test/debian:bookworm';
 export const TEST_PIP_IMAGE = process.env.DIB_TEST_PIP_IMAGE ?? 'dib-test/python-pip:bookworm';
+export const TEST_TORCH_BASE_IMAGE = process.env.DIB_TEST_TORCH_BASE_IMAGE ?? 'dib-test/debian:trixie';
 export const TEST_TORCH_IMAGE = process.env.DIB_TEST_TORCH_IMAGE ?? 'dib-test/torch-cpu:trixie';
