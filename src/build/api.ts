@@ -3,20 +3,16 @@ import type { BuildEvent } from './events.js';
 import type { BuildRecord } from './record-schema.js';
 import type { SmokeResult, SmokeTestInput } from '../smoke/schema.js';
 
-export interface BuildImageParams {
-  context: string;
-  dockerfile: string;
-  imageName?: string;
-  imageTag: string;
+/** How to build, whatever the sources and wherever it runs. */
+export interface BuildOptions {
   autoFix: boolean;
+  /** Apply the analyser's fixes before the first attempt (auto_fix must be on too). */
   fixBeforeBuild: boolean;
   smokeTest: boolean;
   smokeCommands: string[];
   maxAttempts: number;
   baseImage?: string;
   useSudo: boolean;
-  forceLocal: boolean;
-  forceCodebuild: boolean;
   buildArgs: Record<string, string>;
   target?: string;
   platform?: string;
@@ -25,6 +21,16 @@ export interface BuildImageParams {
   labels: Record<string, string>;
   writeFixes: boolean;
   timeoutSeconds: number;
+}
+
+/** A build_image call (MCP or CLI): the options plus sources as given and where to build. */
+export interface BuildImageParams extends BuildOptions {
+  context: string;
+  dockerfile: string;
+  imageName?: string;
+  imageTag: string;
+  forceLocal: boolean;
+  forceCodebuild: boolean;
   region?: string;
   codebuildProject: string;
   s3Bucket?: string;

@@ -1,5 +1,6 @@
 import { EventEmitter } from 'node:events';
 import path from 'node:path';
+import type { BuildOptions } from './api.js';
 import type { BuildEvent } from './events.js';
 import type { BuildError, BuildRecord, FixApplied } from './record-schema.js';
 import type { BuildRecordStore } from './record-store.js';
@@ -66,27 +67,12 @@ export interface BuildPorts {
   writeFixes(request: BuildRequest, prepared: PreparedSources): Promise<{ file: string; backup: string }[]>;
 }
 
-export interface BuildRequest {
+/** A validated build: resolved sources and the image reference, plus the options. */
+export interface BuildRequest extends BuildOptions {
   contextDir: string;
   /** Relative to the context. */
   dockerfile: string;
   imageRef: string;
-  autoFix: boolean;
-  /** Apply the analyser's fixes before the first attempt (auto_fix must be on too). */
-  fixBeforeBuild: boolean;
-  smokeTest: boolean;
-  smokeCommands: string[];
-  maxAttempts: number;
-  baseImage?: string;
-  useSudo: boolean;
-  buildArgs: Record<string, string>;
-  target?: string;
-  platform?: string;
-  noCache: boolean;
-  pull: boolean;
-  labels: Record<string, string>;
-  writeFixes: boolean;
-  timeoutSeconds: number;
 }
 
 export interface BuildServiceDeps {

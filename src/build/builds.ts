@@ -241,26 +241,20 @@ export class Builds implements BuildsApi {
   async start(params: BuildImageParams): Promise<BuildRecord | BuildRefusal> {
     const { contextDir, dockerfile } = await resolveSources(params);
     const imageRef = `${params.imageName}:${params.imageTag}`;
-    const request: BuildRequest = {
-      contextDir,
-      dockerfile,
-      imageRef,
-      autoFix: params.autoFix,
-      fixBeforeBuild: params.fixBeforeBuild,
-      smokeTest: params.smokeTest,
-      smokeCommands: params.smokeCommands,
-      maxAttempts: params.maxAttempts,
-      baseImage: params.baseImage,
-      useSudo: params.useSudo,
-      buildArgs: params.buildArgs,
-      target: params.target,
-      platform: params.platform,
-      noCache: params.noCache,
-      pull: params.pull,
-      labels: params.labels,
-      writeFixes: params.writeFixes,
-      timeoutSeconds: params.timeoutSeconds,
-    };
+    // The sources and the target are resolved here; everything else passes through as given.
+    const {
+      context: _context,
+      dockerfile: _dockerfile,
+      imageName: _imageName,
+      imageTag: _imageTag,
+      forceLocal: _forceLocal,
+      forceCodebuild: _forceCodebuild,
+      region: _region,
+      codebuildProject: _codebuildProject,
+      s3Bucket: _s3Bucket,
+      ...options
+    } = params;
+    const request: BuildRequest = { ...options, contextDir, dockerfile, imageRef };
     try {
       validateImageRef(imageRef, 'image_name');
       // Validates every build option before anything starts, so bad input fails the call, not the build.

@@ -1,16 +1,7 @@
-import { randomBytes } from 'node:crypto';
-import {
-  copyFileSync,
-  existsSync,
-  readFileSync,
-  realpathSync,
-  renameSync,
-  statSync,
-  unlinkSync,
-  writeFileSync,
-} from 'node:fs';
+import { readFileSync, realpathSync, statSync } from 'node:fs';
 import path from 'node:path';
 import { driverMinFor, parseGpuTarget, type ParsedGpu } from '../compat/index.js';
+import { replaceWithBackup } from '../util/atomic-write.js';
 import { InputError } from '../util/errors.js';
 import { applyTextEdits, unifiedDiff, type TextEdit } from '../util/text-edits.js';
 import { buildModel, type Model, type Stage } from './model.js';
@@ -458,20 +449,7 @@ export async function analyzeDockerfile(options: AnalyzeOptions): Promise<Analys
     for (const file of result.fixed.files) {
       const absolute = path.resolve(context, file.file);
       if (!insideContext(context, absolute)) continue;
-      let backup = `${absolute}.bak`;
-      for (let index = 1; existsSync(backup); index++) backup = `${absolute}.bak.${index}`;
-      copyFileSync(absolute, backup);
-      const temporary = path.join(
-        path.dirname(absolute),
-        `.${path.basename(absolute)}.${process.pid}.${randomBytes(4).toString('hex')}.tmp`,
-      );
-      try {
-        writeFileSync(temporary, file.new_text, { mode: statSync(absolute).mode });
-        renameSync(temporary, absolute);
-      } catch (error) {
-        if (existsSync(temporary)) unlinkSync(temporary);
-        throw error;
-      }
+      const backup = await replaceWithBackup(absolute, file.new_text);
       result.written.push({ file: file.file, backup: path.relative(context, backup).split(path.sep).join('/') });
     }
   }

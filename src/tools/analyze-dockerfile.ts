@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { analysisResultSchema, type AnalysisResult } from '../dockerfile/schema.js';
+import { sourceFields } from './source-fields.js';
 import { defineTool } from './tool.js';
 
 export function summarizeAnalysis(result: AnalysisResult): string {
@@ -35,18 +36,9 @@ export function analyzeDockerfileTool() {
       'missing kernels for a target GPU, and pip caches left in layers. Each finding has the file, line, why, and a fix. ' +
       'With fix it returns the fixed texts and a diff; it writes files only with write (atomically, with a backup). Runs in milliseconds.',
     inputSchema: {
-      context: z
-        .string()
-        .min(1)
-        .default('.')
-        .describe('Build context directory (absolute, or relative to the server working directory).'),
-      dockerfile: z.string().min(1).default('Dockerfile').describe('Dockerfile path relative to the context.'),
-      build_args: z
-        .record(z.string(), z.string())
-        .default({})
-        .describe(
-          'Values for ARG instructions, as docker build --build-arg would pass them; they decide base images and pins that use ARGs.',
-        ),
+      context: sourceFields.context,
+      dockerfile: sourceFields.dockerfile,
+      build_args: sourceFields.build_args,
       target_gpu: z
         .string()
         .min(1)
@@ -54,11 +46,7 @@ export function analyzeDockerfileTool() {
         .describe(
           'GPU the image must run on, as sm_XX (e.g. "sm_120"), a compute capability ("9.0") or a name ("H100", "B200", "RTX 5090").',
         ),
-      base_image: z
-        .string()
-        .min(1)
-        .optional()
-        .describe('Replace the base image of the final stage (the seed --base-image) and analyse the result.'),
+      base_image: sourceFields.base_image,
       fix: z.boolean().default(false).describe('Also return fixed file texts and unified diffs (nothing is written).'),
       write: z
         .boolean()

@@ -6,6 +6,7 @@ import { DEFAULT_CODEBUILD_PROJECT } from '../environment/aws-probe.js';
 import { InputError } from '../util/errors.js';
 import { buildResultShape } from './build-schemas.js';
 import { summarizeBuild, toBuildResult } from './build-result.js';
+import { sourceFields } from './source-fields.js';
 import { defineTool, type ToolContext } from './tool.js';
 
 export interface BuildImageToolDeps {
@@ -98,12 +99,8 @@ export function buildImageTool(deps: BuildImageToolDeps) {
       '"running": then call get_build_status with the build_id. Cancelling this request stops the build. ' +
       'The Dockerfile is never modified unless write_fixes is true (builds use a fixed copy).',
     inputSchema: {
-      context: z
-        .string()
-        .min(1)
-        .default('.')
-        .describe('Build context directory (absolute, or relative to the server working directory).'),
-      dockerfile: z.string().min(1).default('Dockerfile').describe('Dockerfile path relative to the context.'),
+      context: sourceFields.context,
+      dockerfile: sourceFields.dockerfile,
       image_name: z
         .string()
         .min(1)
@@ -133,11 +130,7 @@ export function buildImageTool(deps: BuildImageToolDeps) {
         .max(10)
         .default(3)
         .describe('Most build attempts (the first plus retries after fixes).'),
-      base_image: z
-        .string()
-        .min(1)
-        .optional()
-        .describe('Replace the base image of the final stage (e.g. a local image with the same stack).'),
+      base_image: sourceFields.base_image,
       use_sudo: z.boolean().default(false).describe('Run docker through `sudo -n` (see detect_environment).'),
       force_local: z.boolean().default(false).describe('Build with local Docker only; fail instead of falling back.'),
       force_codebuild: z
@@ -155,10 +148,7 @@ export function buildImageTool(deps: BuildImageToolDeps) {
         .max(8 * 3600)
         .default(3600)
         .describe('Build timeout in seconds; the build is stopped after it.'),
-      build_args: z
-        .record(z.string(), z.string())
-        .default({})
-        .describe('Values for ARG instructions (--build-arg KEY=VALUE).'),
+      build_args: sourceFields.build_args,
       target: z.string().min(1).optional().describe('Stage to build (--target).'),
       platform: z.string().min(1).optional().describe('Target platform, e.g. linux/amd64 (--platform).'),
       no_cache: z.boolean().default(false).describe('Do not use the build cache (--no-cache).'),

@@ -6,6 +6,26 @@ export interface RecordedCall {
   options: CommandOptions;
 }
 
+/** A CommandResult of a successful call, with `partial` laid over it. */
+export function commandResult(
+  command: string,
+  args: readonly string[],
+  partial: Partial<CommandResult> = {},
+): CommandResult {
+  return {
+    command,
+    args,
+    exitCode: 0,
+    stdout: '',
+    stderr: '',
+    timedOut: false,
+    notFound: false,
+    cancelled: false,
+    durationMs: 1,
+    ...partial,
+  };
+}
+
 type Reply = Partial<Omit<CommandResult, 'command' | 'args'>> | ((call: RecordedCall) => Partial<CommandResult>);
 
 /** A CommandRunner that records every call and answers from a table keyed by the argument list. */
@@ -32,17 +52,6 @@ export class RecordingRunner implements CommandRunner {
       }
     }
     const partial = typeof best === 'function' ? best(call) : (best ?? { exitCode: 127, notFound: true });
-    return {
-      command,
-      args,
-      exitCode: 0,
-      stdout: '',
-      stderr: '',
-      timedOut: false,
-      notFound: false,
-      cancelled: false,
-      durationMs: 1,
-      ...partial,
-    };
+    return commandResult(command, args, partial);
   }
 }

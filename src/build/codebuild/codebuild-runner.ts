@@ -761,50 +761,23 @@ export class CodeBuildRunner {
     const sink = new AttemptSink(input.logFile, input.onEvent, stopOnListenerError);
     sink.emit({ type: 'build-started', builder: 'codebuild', imageRef: request.imageRef, logFile: input.logFile });
     const base = { builder: 'codebuild', logFile: input.logFile, timedOut: false, imageBuilt: false } as const;
+    const cancelledBeforeStart = async (): Promise<CodeBuildAttemptOutcome> => {
+      const durationMs = Math.round(this.now() - started);
+      sink.info('cancelled before the CodeBuild build started');
+      sink.emit({ type: 'build-finished', success: false, durationMs, cancelled: true, timedOut: false });
+      await sink.close();
+      return { ...base, success: false, cancelled: true, errorMessage: 'build cancelled', durationMs };
+    };
     let launched: Awaited<ReturnType<CodeBuildRunner['launch']>>;
     try {
       launched = await this.launch(request, input, options, sink);
     } catch (error) {
-      if (isAbort(error, input.signal)) {
-        sink.info('cancelled before the CodeBuild build started');
-        sink.emit({
-          type: 'build-finished',
-          success: false,
-          durationMs: Math.round(this.now() - started),
-          cancelled: true,
-          timedOut: false,
-        });
-        await sink.close();
-        return {
-          ...base,
-          success: false,
-          cancelled: true,
-          errorMessage: 'build cancelled',
-          durationMs: Math.round(this.now() - started),
-        };
-      }
+      if (isAbort(error, input.signal)) return cancelledBeforeStart();
       sink.info(`could not start the CodeBuild build: ${errorText(error)}`);
       await sink.close();
       throw error;
     }
-    if (launched === undefined) {
-      sink.info('cancelled before the CodeBuild build started');
-      sink.emit({
-        type: 'build-finished',
-        success: false,
-        durationMs: Math.round(this.now() - started),
-        cancelled: true,
-        timedOut: false,
-      });
-      await sink.close();
-      return {
-        ...base,
-        success: false,
-        cancelled: true,
-        errorMessage: 'build cancelled',
-        durationMs: Math.round(this.now() - started),
-      };
-    }
+    if (launched === undefined) return cancelledBeforeStart();
     current.buildId = launched.codebuildBuildId;
     const processor = new LogProcessor(sink, {
       dockerfileText: launched.dockerfileText,

@@ -11,7 +11,8 @@ import type {
   SpawnedProcess,
   SpawnOptions,
 } from '../../../src/build/local/process-spawner.js';
-import type { CommandOptions, CommandResult, CommandRunner } from '../../../src/util/command-runner.js';
+import type { CommandResult, CommandRunner } from '../../../src/util/command-runner.js';
+import { RecordingRunner } from '../../support/fake-runner.js';
 import { fixtureDockerfile, fixtureLines } from './fixture-logs.js';
 
 interface ScriptedRun {
@@ -58,23 +59,11 @@ class RecordingSpawner implements ProcessSpawner {
   }
 }
 
-class FakeRunner implements CommandRunner {
-  readonly calls: { command: string; args: readonly string[]; options: CommandOptions }[] = [];
-  constructor(private readonly result: Partial<CommandResult>) {}
-  async run(command: string, args: readonly string[], options: CommandOptions): Promise<CommandResult> {
-    this.calls.push({ command, args, options });
-    return {
-      command,
-      args,
-      exitCode: 0,
-      stdout: '',
-      stderr: '',
-      timedOut: false,
-      notFound: false,
-      cancelled: false,
-      durationMs: 1,
-      ...this.result,
-    };
+/** Answers every call with the same result, recording the calls. */
+class FakeRunner extends RecordingRunner {
+  constructor(result: Partial<CommandResult>) {
+    super();
+    this.on([], result);
   }
 }
 

@@ -1,5 +1,6 @@
 import type { CommandOptions, CommandResult, CommandRunner } from '../../../src/util/command-runner.js';
 import { PROBE_MARKER } from '../../../src/smoke/probe-script.js';
+import { commandResult } from '../../support/fake-runner.js';
 
 export interface RecordedCall {
   command: string;
@@ -36,18 +37,7 @@ export class FakeDocker implements CommandRunner {
       });
       this.hanging.delete(name);
     }
-    return {
-      command,
-      args,
-      exitCode: 0,
-      stdout: '',
-      stderr: '',
-      timedOut: false,
-      notFound: false,
-      cancelled: false,
-      durationMs: 1,
-      ...reply,
-    };
+    return commandResult(command, args, reply);
   }
 
   /** The docker argv of each call (without a sudo prefix). */
