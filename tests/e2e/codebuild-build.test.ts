@@ -122,6 +122,29 @@ describe.skipIf(skipWithoutDocker)(
       ]);
     });
 
+    it('with wait false returns at once; get_build_status follows it to the end through throttling and a 5xx', async () => {
+      aws.faults.add({ service: 'codebuild', operation: 'StartBuild', kind: 'throttle', times: 2 });
+      aws.faults.add({ service: 'codebuild', operation: 'BatchGetBuilds', kind: '5xx', times: 1 });
+      const context = await makeContext({ Dockerfile: `FROM ${TEST_BASE_IMAGE}\nRUN echo detached > /detached.txt\n` });
+      const startedAt = Date.now();
+      const { data } = await build({ context, image_name: imageName('nowait'), wait: false, smoke_test: false });
+      expect(Date.now() - startedAt).toBeLessThan(10_000);
+      expect(data).toMatchObject({ mode: 'codebuild' });
+      expect(data.status).toMatch(/queued|running/);
+      let status = data;
+      for (let poll = 0; poll < 10 && !['succeeded', 'failed', 'cancelled'].includes(status.status); poll++) {
+        const answer = await server.client.callTool({
+          name: 'get_build_status',
+          arguments: { build_id: data.build_id, wait_seconds: 20 },
+        });
+        status = answer.structuredContent as unknown as BuildResult;
+      }
+      expect(status, JSON.stringify(status.record.error)).toMatchObject({ status: 'succeeded', success: true });
+      expect(status.record.attempts[0]!.codebuild_build_id).toMatch(new RegExp(`^${PROJECT}:`));
+      // Throttled twice, then started exactly one build.
+      expect(aws.state.requests.filter((r) => r.operation === 'StartBuild' && r.fault === 'throttle')).toHaveLength(2);
+    });
+
     it('refuses a missing project with the seed message and the setup command', async () => {
       const context = await makeContext({ Dockerfile: `FROM ${TEST_BASE_IMAGE}\n` });
       const result = await server.client.callTool({
