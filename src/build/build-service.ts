@@ -245,11 +245,10 @@ export class BuildService {
       });
       const preparation = await ports.prepare(request, workDir);
       let prepared = preparation.prepared;
-      const fixes = [...record.fixes_applied, ...preparation.fixes.map((fix) => ({ ...fix, attempt: 1 }))];
-      if (prepared.dockerfilePath !== record.fixed_dockerfile) {
+      if (preparation.fixes.length > 0) {
         await this.update(record, {
-          fixes_applied: fixes,
-          fixed_dockerfile: fixes.length > 0 ? prepared.dockerfilePath : undefined,
+          fixes_applied: preparation.fixes.map((fix) => ({ ...fix, attempt: 1 })),
+          fixed_dockerfile: prepared.dockerfilePath,
         });
       }
       for (let attempt = 1; attempt <= request.maxAttempts; attempt++) {
