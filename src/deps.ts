@@ -1,4 +1,4 @@
-import type { BuildsApi } from './build/api.js';
+import type { Builds } from './build/builds.js';
 import type { Config } from './config.js';
 import type { EnvironmentDeps } from './environment/detect.js';
 import { ExecaCommandRunner, type CommandRunner } from './util/command-runner.js';
@@ -9,9 +9,9 @@ export interface ServerDeps {
   env: NodeJS.ProcessEnv;
   runner: CommandRunner;
   /** The build registry, created on first use: it loads the builder, which an agent that only detects never needs. */
-  builds: () => Promise<BuildsApi & { cancelAll(): Promise<void> }>;
+  builds: () => Promise<Builds>;
   /** The registry if it was created, so shutdown can stop running builds without creating it. */
-  loadedBuilds: () => (BuildsApi & { cancelAll(): Promise<void> }) | undefined;
+  loadedBuilds: () => Builds | undefined;
 }
 
 export function createDefaultDeps(config: Config, env: NodeJS.ProcessEnv): ServerDeps {

@@ -11,7 +11,7 @@ import { InputError } from '../util/errors.js';
 import { readLogTail } from '../util/log-tail.js';
 import type { BuildImageParams, BuildRefusal, BuildsApi } from './api.js';
 import { BuildService, type BuildPorts, type BuildRequest, type BuildTarget } from './build-service.js';
-import type { CodeBuildRunner } from './codebuild/codebuild-runner.js';
+import type { CodeBuildLaunch, CodeBuildRunner } from './codebuild/codebuild-runner.js';
 import { codebuildPorts } from './codebuild-ports.js';
 import type { BuildEvent } from './events.js';
 import { planAfterFailure, prepareSources, writeFixesToContext } from './fixes.js';
@@ -238,7 +238,8 @@ export class Builds implements BuildsApi {
     };
   }
 
-  async start(params: BuildImageParams): Promise<BuildRecord | BuildRefusal> {
+  /** Validates the call and resolves its sources into a build request; bad input throws InputError. */
+  private async requestFor(params: BuildImageParams): Promise<BuildRequest> {
     const { contextDir, dockerfile } = await resolveSources(params);
     const imageRef = `${params.imageName}:${params.imageTag}`;
     // The sources and the target are resolved here; everything else passes through as given.
@@ -262,9 +263,43 @@ export class Builds implements BuildsApi {
     } catch (error) {
       throw error instanceof InputError ? toToolField(error) : error;
     }
+    return request;
+  }
+
+  async start(params: BuildImageParams): Promise<BuildRecord | BuildRefusal> {
+    const request = await this.requestFor(params);
     const target = await this.chooseTarget(params);
     if ('refused' in target) return target;
     return this.service.start(BuildRecordStore.newId(target.mode), request, target);
+  }
+
+  /**
+   * The seed's --no-wait: on the CodeBuild path, applies the analyser's fixes, uploads and starts the build, and
+   * returns its id (`project:uuid`) without following it. Local builds cannot outlive their process: `local`.
+   */
+  async startDetached(
+    params: BuildImageParams,
+  ): Promise<BuildRefusal | { mode: 'local' } | { mode: 'codebuild'; launch: CodeBuildLaunch; warnings: string[] }> {
+    const request = await this.requestFor(params);
+    const target = await this.chooseTarget(params);
+    if ('refused' in target) return target;
+    if (target.mode === 'local') return { mode: 'local' };
+    const { workDir } = await this.store.prepare(BuildRecordStore.newId('codebuild'));
+    const { prepared } = await prepareSources(request, workDir);
+    const runner = await this.runner();
+    const launch = await runner.startDetached(
+      request,
+      { contextDir: prepared.contextDir, dockerfilePath: prepared.dockerfilePath },
+      { project: params.codebuildProject, region: target.region!, ...(params.s3Bucket ? { bucket: params.s3Bucket } : {}) },
+    );
+    return { mode: 'codebuild', launch, warnings: target.warnings ?? [] };
+  }
+
+  /** Status of a CodeBuild build by its id (`project:uuid`), wherever it was started. */
+  async codebuildStatus(codebuildBuildId: string, region?: string) {
+    const runner = await this.runner();
+    const status = await runner.status(codebuildBuildId, region);
+    return { status, logTail: await runner.logTail(codebuildBuildId, 20, region).catch(() => []) };
   }
 
   /** By this tool's build id, or by the CodeBuild id (`project:uuid`) of one of its attempts. */

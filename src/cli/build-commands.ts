@@ -1,5 +1,6 @@
 import { Command, Option } from 'commander';
-import type { BuildImageParams, BuildsApi } from '../build/api.js';
+import type { BuildImageParams } from '../build/api.js';
+import type { Builds } from '../build/builds.js';
 import type { BuildEvent } from '../build/events.js';
 import type { BuildRecord } from '../build/record-schema.js';
 import { DEFAULT_CODEBUILD_PROJECT, DEFAULT_REGION } from '../environment/aws-probe.js';
@@ -9,7 +10,8 @@ import { InputError } from '../util/errors.js';
 import { parseKeyValue, positiveInt } from './options.js';
 import { note, printJson } from './output.js';
 
-type Builds = BuildsApi & { cancelAll(): Promise<void> };
+/** A CodeBuild build id: `project:uuid`. */
+const CODEBUILD_ID = /^[\w-]+:[0-9a-f-]{36}$/;
 
 /** The seed's JSON, plus what a script needs next. */
 export function seedResult(record: BuildRecord) {
@@ -91,7 +93,7 @@ export function addBuildCommands(
     .option('--s3-bucket <bucket>', 'S3 bucket for the CodeBuild source (default: auto-generated)')
     .option('--region <region>', `AWS region (default: AWS_REGION, AWS_DEFAULT_REGION, profile, ${DEFAULT_REGION})`)
     .option('--wait', 'wait for completion (default)', true)
-    .option('--no-wait', 'accepted for the seed; the CLI runs the build in its own process, so it always waits')
+    .option('--no-wait', 'CodeBuild: start the build and print its id (project:uuid) at once; local builds always wait')
     .option('--timeout <seconds>', 'build timeout in seconds', positiveInt('timeout', 8 * 3600), 3600)
     .option('--verbose', 'progress on stderr (default)', true)
     .option('--quiet', 'no progress on stderr')
@@ -123,6 +125,31 @@ export function addBuildCommands(
         codebuildProject: options.codebuildProject,
         s3Bucket: options.s3Bucket,
       };
+      if (options.wait === false) {
+        const detached = await api.startDetached(params);
+        if ('refused' in detached) {
+          printJson({ success: false, mode: detached.mode, error: detached.message, next_steps: detached.nextSteps });
+          note(`error: ${detached.message}`);
+          setExitCode(1);
+          return;
+        }
+        if (detached.mode === 'codebuild') {
+          for (const warning of detached.warnings) note(`warning: ${warning}`);
+          const id = detached.launch.codebuildBuildId;
+          printJson({
+            success: null,
+            status: 'running',
+            image_name: `${params.imageName}:${params.imageTag}`,
+            mode: 'codebuild',
+            build_id: id,
+            console_url: detached.launch.consoleUrl,
+            cost_estimate: detached.launch.costEstimate,
+            next_step: `docker-image-builder status ${id}`,
+          });
+          return;
+        }
+        note('Local builds run in this process, so this one is waited for (--no-wait applies to CodeBuild).');
+      }
       const started = await api.start(params);
       if ('refused' in started) {
         printJson({ success: false, mode: started.mode, error: started.message, next_steps: started.nextSteps });
@@ -150,9 +177,18 @@ export function addBuildCommands(
     .description('Print a build record with the last log lines.')
     .argument('<build-id>', 'build id printed by `build`')
     .option('--tail-lines <n>', 'log lines to include', positiveInt('tail-lines', 500), 40)
+    .option('--region <region>', 'AWS region of a CodeBuild build id (default: AWS_REGION, then us-west-2)')
     .action(async (buildId: string, options) => {
       const api = await builds();
       const record = await api.get(buildId);
+      if (!record && CODEBUILD_ID.test(buildId)) {
+        // A CodeBuild build started with --no-wait (or elsewhere): ask CodeBuild.
+        const region = options.region ?? process.env.AWS_REGION ?? process.env.AWS_DEFAULT_REGION;
+        const { status, logTail } = await api.codebuildStatus(buildId, region);
+        printJson({ build_id: buildId, mode: 'codebuild', ...status, log_tail: logTail });
+        setExitCode(status.status === 'SUCCEEDED' ? 0 : 1);
+        return;
+      }
       if (!record)
         throw new InputError('build-id', `no build "${buildId}" is known here`, 'See the ids printed by `build`.');
       printJson({ ...seedResult(record), record, log_tail: await api.logTail(record, options.tailLines) });

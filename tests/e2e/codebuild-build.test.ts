@@ -173,6 +173,46 @@ describe.skipIf(skipWithoutDocker)(
       expect(aws.count('codebuild', 'StopBuild')).toBeGreaterThan(0);
     });
 
+    it('CLI build --no-wait prints the CodeBuild id at once; CLI status follows it to SUCCEEDED', async () => {
+      const context = await makeContext({ Dockerfile: `FROM ${TEST_BASE_IMAGE}\nRUN echo cli-detached > /cli.txt\n` });
+      const env = {
+        ...process.env,
+        ...aws.env,
+        DOCKER_HOST: 'unix:///nonexistent/docker.sock',
+        DIB_STATE_DIR: await tempDir('state'),
+        HOME: await tempDir('home'),
+      };
+      const cli = (args: string[]) =>
+        execa(process.execPath, [builtServer, ...args], { env, timeout: 60_000, reject: false });
+      const started = await cli([
+        'build',
+        '--context',
+        context,
+        '--image-name',
+        imageName('cli'),
+        '--no-wait',
+        '--no-smoke-test',
+      ]);
+      expect(started.exitCode, started.stderr).toBe(0);
+      const launched = JSON.parse(started.stdout) as {
+        build_id: string;
+        mode: string;
+        status: string;
+        next_step: string;
+      };
+      expect(launched).toMatchObject({ mode: 'codebuild', status: 'running' });
+      expect(launched.build_id).toMatch(new RegExp(`^${PROJECT}:[0-9a-f-]{36}$`));
+      expect(started.stderr).toContain(CODEBUILD_CHARGES_WARNING);
+      let status = '';
+      for (let poll = 0; poll < 60 && !['SUCCEEDED', 'FAILED', 'FAULT', 'STOPPED'].includes(status); poll++) {
+        await new Promise((resolve) => setTimeout(resolve, 500));
+        const answer = await cli(['status', launched.build_id]);
+        expect(answer.stdout, answer.stderr).not.toBe('');
+        status = (JSON.parse(answer.stdout) as { status: string }).status;
+      }
+      expect(status).toBe('SUCCEEDED');
+    });
+
     it('setup-codebuild creates the role, bucket and project, then finds them on a second run', async () => {
       const env = { ...process.env, ...aws.env, HOME: await tempDir('home') };
       // Asynchronous: the emulator answers from this very process.
