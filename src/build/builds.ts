@@ -290,7 +290,11 @@ export class Builds implements BuildsApi {
     const launch = await runner.startDetached(
       request,
       { contextDir: prepared.contextDir, dockerfilePath: prepared.dockerfilePath },
-      { project: params.codebuildProject, region: target.region!, ...(params.s3Bucket ? { bucket: params.s3Bucket } : {}) },
+      {
+        project: params.codebuildProject,
+        region: target.region!,
+        ...(params.s3Bucket ? { bucket: params.s3Bucket } : {}),
+      },
     );
     return { mode: 'codebuild', launch, warnings: target.warnings ?? [] };
   }
