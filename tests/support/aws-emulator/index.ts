@@ -213,6 +213,47 @@ export async function startAwsEmulator(options: AwsEmulatorOptions = {}): Promis
     userId: 'AIDAEXAMPLEDIBTEST0001',
   };
 
+  /**
+   * What both protocols check before an operation runs: a signature scoped to the right service (each protocol
+   * with its own error codes), then any injected fault. False when the request has been answered (or dropped).
+   */
+  const admit = async (
+    req: http.IncomingMessage,
+    scope: ReturnType<typeof parseCredentialScope>,
+    route: { service: ServiceName; signingName: string },
+    operation: string,
+    record: RequestRecord,
+    fail: (error: ServiceError) => void,
+    protocol: 'json' | 'query',
+  ): Promise<boolean> => {
+    if (options.requireSignature !== false && scope === undefined) {
+      fail(
+        protocol === 'json'
+          ? new ServiceError('MissingAuthenticationTokenException', 'Missing Authentication Token', 400)
+          : new ServiceError('MissingAuthenticationToken', 'Request is missing Authentication Token', 403),
+      );
+      return false;
+    }
+    if (scope !== undefined && scope.service !== route.signingName) {
+      const code = protocol === 'json' ? 'InvalidSignatureException' : 'SignatureDoesNotMatch';
+      fail(new ServiceError(code, `Credential should be scoped to correct service: '${route.signingName}'.`, 403));
+      return false;
+    }
+    const fault = faults.take(route.service, operation);
+    if (fault === undefined) return true;
+    record.fault = fault.kind;
+    if (fault.kind === 'reset') {
+      req.socket.destroy();
+      return false;
+    }
+    if (fault.kind === 'slow') {
+      await sleep(fault.delayMs ?? 2_000);
+      return true;
+    }
+    fail(faultError(fault, protocol));
+    return false;
+  };
+
   const handle = async (req: http.IncomingMessage, res: http.ServerResponse): Promise<void> => {
     const scope = parseCredentialScope(req.headers.authorization);
     const region = scope?.region ?? defaultRegion;
@@ -237,33 +278,7 @@ export async function startAwsEmulator(options: AwsEmulatorOptions = {}): Promis
         fail(new ServiceError('UnknownOperationException', `Unknown target ${target}`));
         return;
       }
-      if (options.requireSignature !== false && scope === undefined) {
-        fail(new ServiceError('MissingAuthenticationTokenException', 'Missing Authentication Token', 400));
-        return;
-      }
-      if (scope !== undefined && scope.service !== route.signingName) {
-        fail(
-          new ServiceError(
-            'InvalidSignatureException',
-            `Credential should be scoped to correct service: '${route.signingName}'.`,
-            403,
-          ),
-        );
-        return;
-      }
-      const fault = faults.take(route.service, operation);
-      if (fault !== undefined) {
-        record.fault = fault.kind;
-        if (fault.kind === 'reset') {
-          req.socket.destroy();
-          return;
-        }
-        if (fault.kind === 'slow') await sleep(fault.delayMs ?? 2_000);
-        else {
-          fail(faultError(fault, 'json'));
-          return;
-        }
-      }
+      if (!(await admit(req, scope, route, operation, record, fail, 'json'))) return;
       let input: Record<string, unknown>;
       try {
         const parsed: unknown = body.trim() === '' ? {} : JSON.parse(body);
@@ -307,33 +322,7 @@ export async function startAwsEmulator(options: AwsEmulatorOptions = {}): Promis
         fail(new ServiceError('InvalidAction', `Unknown Version ${params.get('Version') ?? '(none)'}`));
         return;
       }
-      if (options.requireSignature !== false && scope === undefined) {
-        fail(new ServiceError('MissingAuthenticationToken', 'Request is missing Authentication Token', 403));
-        return;
-      }
-      if (scope !== undefined && scope.service !== route.signingName) {
-        fail(
-          new ServiceError(
-            'SignatureDoesNotMatch',
-            `Credential should be scoped to correct service: '${route.signingName}'.`,
-            403,
-          ),
-        );
-        return;
-      }
-      const fault = faults.take(route.service, action);
-      if (fault !== undefined) {
-        record.fault = fault.kind;
-        if (fault.kind === 'reset') {
-          req.socket.destroy();
-          return;
-        }
-        if (fault.kind === 'slow') await sleep(fault.delayMs ?? 2_000);
-        else {
-          fail(faultError(fault, 'query'));
-          return;
-        }
-      }
+      if (!(await admit(req, scope, route, action, record, fail, 'query'))) return;
       try {
         const result = route.service === 'sts' ? handleSts(action, params, identity) : iam.handle(action, params);
         record.status = 200;
