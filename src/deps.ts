@@ -1,4 +1,4 @@
-import type { Builds } from './build/builds.js';
+import type { Builds } from './builds/builds.js';
 import type { Config } from './config.js';
 import type { EnvironmentDeps } from './environment/detect.js';
 import { ExecaCommandRunner, type CommandRunner } from './util/command-runner.js';
@@ -24,7 +24,7 @@ export function createDefaultDeps(config: Config, env: NodeJS.ProcessEnv): Serve
     env,
     runner,
     builds: () => {
-      loading ??= import('./build/builds.js').then(({ Builds }) => (builds = new Builds({ config, env, runner })));
+      loading ??= import('./builds/builds.js').then(({ Builds }) => (builds = new Builds({ config, env, runner })));
       return loading;
     },
     loadedBuilds: () => builds,

@@ -10,7 +10,7 @@ import { pipeline } from 'node:stream/promises';
 import { Writable } from 'node:stream';
 
 async function packageInChild(contextDir) {
-  const { packageContext } = await import('../../dist/build/codebuild/context-package.js');
+  const { packageContext } = await import('../../dist/codebuild/context-package.js');
   const started = performance.now();
   const pack = await packageContext({ contextDir, dockerfile: 'Dockerfile', compressionLevel: 6 });
   const hash = createHash('sha256');

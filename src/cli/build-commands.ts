@@ -1,8 +1,8 @@
 import { Command, Option } from 'commander';
-import type { BuildImageParams } from '../build/api.js';
-import type { Builds } from '../build/builds.js';
-import type { BuildEvent } from '../build/events.js';
-import type { BuildRecord } from '../build/record-schema.js';
+import type { BuildImageParams } from '../build-model/api.js';
+import type { Builds } from '../builds/builds.js';
+import type { BuildEvent } from '../build-model/events.js';
+import type { BuildRecord } from '../build-model/record-schema.js';
 import { DEFAULT_CODEBUILD_PROJECT, DEFAULT_REGION } from '../environment/aws-probe.js';
 import { nextStepFor } from '../tools/build-result.js';
 import { defaultImageName } from '../tools/build-image.js';

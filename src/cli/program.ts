@@ -95,8 +95,8 @@ export function buildProgram(setExitCode: (code: number) => void): Command {
     .option('--role-name <name>', 'service role name (default: docker-image-builder-codebuild-<project>)')
     .option('--dry-run', 'print the plan and the policies without calling AWS', false)
     .action(async (options) => {
-      const { setupCodebuildCommand } = await import('../build/codebuild/setup.js');
-      const { createAwsClients } = await import('../build/codebuild/clients.js');
+      const { setupCodebuildCommand } = await import('../codebuild/setup/setup.js');
+      const { createAwsClients } = await import('../codebuild/clients.js');
       const region = options.region ?? process.env.AWS_REGION ?? process.env.AWS_DEFAULT_REGION ?? DEFAULT_REGION;
       const { result } = await setupCodebuildCommand(
         {

@@ -1,5 +1,5 @@
-import { detectBuilderKind, summarizeBuildLog } from '../build/local/output-parser.js';
-import { stripAnsi } from '../build/local/parser-common.js';
+import { detectBuilderKind, summarizeBuildLog } from '../docker/output/output-parser.js';
+import { stripAnsi } from '../docker/output/parser-common.js';
 import type { DiagnoseContext } from './types.js';
 
 /** The part of a build log that explains its failure, cleaned for matching. */

@@ -1,4 +1,4 @@
-import { OUTPUT_EXCERPT_MAX_CHARS, OUTPUT_EXCERPT_MAX_LINES } from './schema.js';
+import { OUTPUT_EXCERPT_MAX_CHARS, OUTPUT_EXCERPT_MAX_LINES } from '../build-model/smoke-schema.js';
 
 const CUT_MARK = '…\n';
 

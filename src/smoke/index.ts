@@ -19,5 +19,5 @@ export {
   type SmokeCheckStatus,
   type SmokeResult,
   type SmokeTestInput,
-} from './schema.js';
+} from '../build-model/smoke-schema.js';
 export { checkCompanion, expectedCompanion } from './companions.js';

@@ -11,7 +11,7 @@ import {
   type ProbeCheckLine,
   type ProbeOutput,
 } from './probe-script.js';
-import type { SmokeCheck, SmokeCheckStatus, SmokeResult } from './schema.js';
+import type { SmokeCheck, SmokeCheckStatus, SmokeResult } from '../build-model/smoke-schema.js';
 
 /** Every smoke container carries this label, so leftovers can be found and removed whatever their run. */
 export const SMOKE_LABEL = 'dib.smoke';

@@ -1,7 +1,7 @@
 import path from 'node:path';
 import { z } from 'zod';
-import type { BuildsApi } from '../build/api.js';
-import type { BuildEvent } from '../build/events.js';
+import type { BuildsApi } from '../build-model/api.js';
+import type { BuildEvent } from '../build-model/events.js';
 import { DEFAULT_CODEBUILD_PROJECT } from '../environment/aws-probe.js';
 import { InputError } from '../util/errors.js';
 import { buildResultShape } from './build-schemas.js';

@@ -1,5 +1,5 @@
-import type { BuildsApi } from '../build/api.js';
-import type { BuildRecord } from '../build/record-schema.js';
+import type { BuildsApi } from '../build-model/api.js';
+import type { BuildRecord } from '../build-model/record-schema.js';
 import type { BuildResult } from './build-schemas.js';
 
 function elapsedSeconds(record: BuildRecord, now: Date): number {

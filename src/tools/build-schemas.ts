@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { buildRecordSchema, fixAppliedSchema } from '../build/record-schema.js';
+import { buildRecordSchema, fixAppliedSchema } from '../build-model/record-schema.js';
 
 export const buildIdSchema = z
   .string()

@@ -1,6 +1,6 @@
 import { z } from 'zod';
-import type { BuildsApi } from '../build/api.js';
-import { BUILD_STATUSES } from '../build/record-schema.js';
+import type { BuildsApi } from '../build-model/api.js';
+import { BUILD_STATUSES } from '../build-model/record-schema.js';
 import { InputError } from '../util/errors.js';
 import { buildIdSchema } from './build-schemas.js';
 import { defineTool } from './tool.js';

@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import type { BuildsApi } from '../build/api.js';
+import type { BuildsApi } from '../build-model/api.js';
 import { InputError } from '../util/errors.js';
 import { buildIdSchema, buildResultShape, tailLinesSchema } from './build-schemas.js';
 import { summarizeBuild, toBuildResult } from './build-result.js';

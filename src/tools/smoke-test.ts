@@ -1,6 +1,6 @@
 import { z } from 'zod';
-import type { BuildsApi } from '../build/api.js';
-import { smokeResultSchema, smokeTestInputSchema } from '../smoke/schema.js';
+import type { BuildsApi } from '../build-model/api.js';
+import { smokeResultSchema, smokeTestInputSchema } from '../build-model/smoke-schema.js';
 import { defineTool } from './tool.js';
 
 export function smokeTestTool(builds: () => Promise<BuildsApi>) {

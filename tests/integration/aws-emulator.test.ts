@@ -33,7 +33,7 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import yazl from 'yazl';
-import { ensureBucket, uploadBuildContext } from '../../src/build/codebuild/s3-upload.js';
+import { ensureBucket, uploadBuildContext } from '../../src/codebuild/s3-upload.js';
 import { startAwsEmulator, type AwsEmulatorHandle } from '../support/aws-emulator/index.js';
 
 const REGION = 'us-west-2';

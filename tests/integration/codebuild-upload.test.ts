@@ -11,14 +11,14 @@ import path from 'node:path';
 import type { Readable } from 'node:stream';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import yauzl from 'yauzl';
-import { hashContext, listContext, packageContext } from '../../src/build/codebuild/context-package.js';
+import { hashContext, listContext, packageContext } from '../../src/codebuild/context-package.js';
 import {
   contextKey,
   defaultBucketName,
   ensureBucket,
   uploadBuildContext,
   uploadContext,
-} from '../../src/build/codebuild/s3-upload.js';
+} from '../../src/codebuild/s3-upload.js';
 import { InputError } from '../../src/util/errors.js';
 import { startS3Server, type S3ServerHandle } from '../support/s3-server.js';
 

@@ -4,10 +4,10 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { execa } from 'execa';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { BuildEvent } from '../../src/build/events.js';
-import type { LocalBuilderKind } from '../../src/build/local/build-args.js';
-import { LocalDockerBuilder, type LocalBuildOptions } from '../../src/build/local/local-builder.js';
-import { ExecaProcessSpawner } from '../../src/build/local/process-spawner.js';
+import type { BuildEvent } from '../../src/build-model/events.js';
+import type { LocalBuilderKind } from '../../src/docker/build-args.js';
+import { LocalDockerBuilder, type LocalBuildOptions } from '../../src/docker/local-builder.js';
+import { ExecaProcessSpawner } from '../../src/docker/process-spawner.js';
 import { diagnoseBuildLog } from '../../src/diagnosis/diagnose.js';
 import { ExecaCommandRunner } from '../../src/util/command-runner.js';
 

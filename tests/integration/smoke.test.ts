@@ -1,7 +1,7 @@
 import { spawnSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { afterEach, describe, expect, it } from 'vitest';
-import { smokeResultSchema, type SmokeResult } from '../../src/smoke/schema.js';
+import { smokeResultSchema, type SmokeResult } from '../../src/build-model/smoke-schema.js';
 import { SmokeTester } from '../../src/smoke/smoke-tester.js';
 import { ExecaCommandRunner } from '../../src/util/command-runner.js';
 import { TEST_BASE_IMAGE, TEST_TORCH_IMAGE } from '../support/docker.js';

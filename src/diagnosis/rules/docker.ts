@@ -1,5 +1,5 @@
 import { DockerfileParser } from 'dockerfile-ast';
-import { normalizeImageName } from '../../build/local/dockerfile-steps.js';
+import { normalizeImageName } from '../../docker/dockerfile-steps.js';
 import { replaceKeywordEdit } from '../dockerfile-edits.js';
 import { excerpt, findLine, type FailureScope } from '../failure-scope.js';
 import type { Diagnosis } from '../types.js';

@@ -18,8 +18,8 @@ import {
   shellQuote,
   yamlQuote,
   type BuildspecOptions,
-} from '../../../src/build/codebuild/buildspec.js';
-import { dockerBuildCommand } from '../../../src/build/local/build-args.js';
+} from '../../../src/codebuild/buildspec.js';
+import { dockerBuildCommand } from '../../../src/docker/build-args.js';
 import { PROBE_SCRIPT } from '../../../src/smoke/probe-script.js';
 import { InputError } from '../../../src/util/errors.js';
 import { parseBuildspec, parseYamlSubset } from '../../support/aws-emulator/buildspec.js';

@@ -15,8 +15,8 @@ import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { generateBuildspec } from '../../../src/build/codebuild/buildspec.js';
-import type { AwsClients } from '../../../src/build/codebuild/clients.js';
+import { generateBuildspec } from '../../../src/codebuild/buildspec.js';
+import type { AwsClients } from '../../../src/codebuild/clients.js';
 import {
   CodeBuildRunner,
   buildConsoleUrl,
@@ -24,12 +24,12 @@ import {
   messageLines,
   projectNotFoundError,
   type PhaseProgress,
-} from '../../../src/build/codebuild/codebuild-runner.js';
-import type { BuildEvent } from '../../../src/build/events.js';
-import { planBuildSteps } from '../../../src/build/local/dockerfile-steps.js';
-import { createOutputParser } from '../../../src/build/local/output-parser.js';
+} from '../../../src/codebuild/codebuild-runner.js';
+import type { BuildEvent } from '../../../src/build-model/events.js';
+import { planBuildSteps } from '../../../src/docker/dockerfile-steps.js';
+import { createOutputParser } from '../../../src/docker/output/output-parser.js';
 import { InputError } from '../../../src/util/errors.js';
-import { fixtureDockerfile, fixtureLines } from '../build/fixture-logs.js';
+import { fixtureDockerfile, fixtureLines } from '../docker/fixture-logs.js';
 
 const work = mkdtempSync(path.join(tmpdir(), 'dib-runner-unit-'));
 afterAll(() => rmSync(work, { recursive: true, force: true }));

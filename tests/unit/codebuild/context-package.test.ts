@@ -9,7 +9,7 @@ import {
   listContext,
   packageContext,
   type PackageContextOptions,
-} from '../../../src/build/codebuild/context-package.js';
+} from '../../../src/codebuild/context-package.js';
 import { InputError } from '../../../src/util/errors.js';
 
 type Tree = Record<string, string | { content: string; mode?: number } | { symlink: string } | { dir: true }>;

@@ -1,14 +1,14 @@
 /** The cost estimate shown before a CodeBuild build, and the (pure) setup plan with its least-privilege policies. */
 import { describe, expect, it } from 'vitest';
-import { CodeBuildRunner, timeoutMinutesFor } from '../../../src/build/codebuild/codebuild-runner.js';
-import { CODEBUILD_PRICE_PER_MINUTE_USD, estimateCost } from '../../../src/build/codebuild/cost.js';
+import { CodeBuildRunner, timeoutMinutesFor } from '../../../src/codebuild/codebuild-runner.js';
+import { CODEBUILD_PRICE_PER_MINUTE_USD, estimateCost } from '../../../src/codebuild/cost.js';
 import {
   formatSetupPlan,
   planSetup,
   setupCodebuildCommand,
   setupCommand,
   type PolicyStatement,
-} from '../../../src/build/codebuild/setup.js';
+} from '../../../src/codebuild/setup/setup.js';
 import { InputError } from '../../../src/util/errors.js';
 
 describe('estimateCost', () => {

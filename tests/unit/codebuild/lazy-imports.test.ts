@@ -7,9 +7,9 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
 
-const directory = fileURLToPath(new URL('../../../src/build/codebuild/', import.meta.url));
+const directory = fileURLToPath(new URL('../../../src/codebuild/', import.meta.url));
 
-describe('src/build/codebuild imports', () => {
+describe('src/codebuild imports', () => {
   const files = readdirSync(directory).filter((name) => name.endsWith('.ts'));
 
   it.each(files)('%s loads @aws-sdk only lazily and never the MCP SDK', (name) => {

@@ -1,7 +1,7 @@
 /** Smoke results read back from a CodeBuild log, in the local smoke tester's shape. */
 import { describe, expect, it } from 'vitest';
-import { RemoteSmokeCollector } from '../../../src/build/codebuild/remote-smoke.js';
-import { smokeResultSchema } from '../../../src/smoke/schema.js';
+import { RemoteSmokeCollector } from '../../../src/codebuild/remote-smoke.js';
+import { smokeResultSchema } from '../../../src/build-model/smoke-schema.js';
 
 const M = '@@dib-codebuild@@';
 const probe = (payload: object) => `@@dib-smoke@@ ${JSON.stringify(payload)}`;

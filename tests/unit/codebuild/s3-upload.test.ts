@@ -4,7 +4,7 @@ import {
   defaultBucketName,
   describeS3Failure,
   isTransientS3Error,
-} from '../../../src/build/codebuild/s3-upload.js';
+} from '../../../src/codebuild/s3-upload.js';
 import { InputError } from '../../../src/util/errors.js';
 
 function awsError(name: string, status?: number): Error {

@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { diagnoseBuildLog } from '../../../src/diagnosis/diagnose.js';
 import type { Diagnosis } from '../../../src/diagnosis/types.js';
 import { applyTextEdits } from '../../../src/util/text-edits.js';
-import { fixtureDockerfile, fixtureLog } from '../build/fixture-logs.js';
+import { fixtureDockerfile, fixtureLog } from '../docker/fixture-logs.js';
 
 const BUILDERS = ['legacy', 'buildkit'] as const;
 

@@ -7,7 +7,7 @@ import {
   pythonSupportNote,
 } from '../../../src/smoke/companions.js';
 import { excerpt, dockerOutput } from '../../../src/smoke/excerpt.js';
-import { OUTPUT_EXCERPT_MAX_CHARS } from '../../../src/smoke/schema.js';
+import { OUTPUT_EXCERPT_MAX_CHARS } from '../../../src/build-model/smoke-schema.js';
 
 describe('checkCompanion', () => {
   it.each([

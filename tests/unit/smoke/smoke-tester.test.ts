@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { PROBE_SCRIPT } from '../../../src/smoke/probe-script.js';
-import { smokeResultSchema, type SmokeCheck, type SmokeResult } from '../../../src/smoke/schema.js';
+import { smokeResultSchema, type SmokeCheck, type SmokeResult } from '../../../src/build-model/smoke-schema.js';
 import { removeSmokeContainers, SmokeTester, type SmokeTesterOptions } from '../../../src/smoke/smoke-tester.js';
 import { InputError } from '../../../src/util/errors.js';
 import {

@@ -1,0 +1,59 @@
+// Types shared by the build tools and the CLI; this module holds no code, so importing it costs nothing at startup.
+import type { BuildEvent } from './events.js';
+import type { BuildRecord } from './record-schema.js';
+import type { SmokeResult, SmokeTestInput } from './smoke-schema.js';
+
+/** How to build, whatever the sources and wherever it runs. */
+export interface BuildOptions {
+  autoFix: boolean;
+  /** Apply the analyser's fixes before the first attempt (auto_fix must be on too). */
+  fixBeforeBuild: boolean;
+  smokeTest: boolean;
+  smokeCommands: string[];
+  maxAttempts: number;
+  baseImage?: string;
+  useSudo: boolean;
+  buildArgs: Record<string, string>;
+  target?: string;
+  platform?: string;
+  noCache: boolean;
+  pull: boolean;
+  labels: Record<string, string>;
+  writeFixes: boolean;
+  timeoutSeconds: number;
+}
+
+/** A build_image call (MCP or CLI): the options plus sources as given and where to build. */
+export interface BuildImageParams extends BuildOptions {
+  context: string;
+  dockerfile: string;
+  imageName?: string;
+  imageTag: string;
+  forceLocal: boolean;
+  forceCodebuild: boolean;
+  region?: string;
+  codebuildProject: string;
+  s3Bucket?: string;
+}
+
+/** Why a build cannot start, with the next step (an expected failure, not a bug). */
+export interface BuildRefusal {
+  refused: true;
+  mode: 'local' | 'codebuild' | 'none';
+  message: string;
+  nextSteps: string[];
+}
+
+export interface BuildsApi {
+  start(params: BuildImageParams): Promise<BuildRecord | BuildRefusal>;
+  get(buildId: string): Promise<BuildRecord | undefined>;
+  isActive(buildId: string): boolean;
+  waitForChange(buildId: string, timeoutMs: number, signal?: AbortSignal): Promise<BuildRecord | undefined>;
+  waitForEnd(buildId: string, timeoutMs: number, signal?: AbortSignal): Promise<BuildRecord | undefined>;
+  cancel(buildId: string): Promise<boolean>;
+  list(limit: number): Promise<BuildRecord[]>;
+  logTail(record: BuildRecord, lines: number): Promise<string[]>;
+  /** Subscribes to one build's events; returns the unsubscribe function. */
+  subscribe(buildId: string, listener: (event: BuildEvent, record: BuildRecord) => void): () => void;
+  smokeTest(input: SmokeTestInput & { useSudo: boolean }, signal: AbortSignal): Promise<SmokeResult>;
+}

@@ -1,0 +1,303 @@
+import { EventEmitter } from 'node:events';
+import path from 'node:path';
+import type { BuildPorts, BuildRequest, BuildTarget } from '../build-model/attempt.js';
+import type { BuildEvent } from '../build-model/events.js';
+import type { BuildError, BuildRecord } from '../build-model/record-schema.js';
+import type { BuildRecordStore } from './record-store.js';
+
+export interface BuildServiceDeps {
+  store: BuildRecordStore;
+  now?: () => Date;
+}
+
+interface ActiveBuild {
+  controller: AbortController;
+  record: BuildRecord;
+  done: Promise<BuildRecord>;
+}
+
+/** Runs builds in the background, keeps their records, and lets callers follow, wait for and cancel them. */
+export class BuildService {
+  private readonly active = new Map<string, ActiveBuild>();
+  /** 'change' (record) on every status/phase/progress change; 'event' (buildId, BuildEvent, record) for every build event. */
+  readonly events = new EventEmitter();
+  private readonly now: () => Date;
+
+  constructor(private readonly deps: BuildServiceDeps) {
+    this.now = deps.now ?? (() => new Date());
+    this.events.setMaxListeners(0);
+  }
+
+  async start(buildId: string, request: BuildRequest, target: BuildTarget): Promise<BuildRecord> {
+    const { logFile, workDir } = await this.deps.store.prepare(buildId);
+    const record: BuildRecord = {
+      build_id: buildId,
+      mode: target.mode,
+      ...(target.region ? { region: target.region } : {}),
+      ...(target.warnings?.length ? { warnings: target.warnings } : {}),
+      status: 'queued',
+      phase: 'queued',
+      image_name: request.imageRef,
+      context: request.contextDir,
+      dockerfile: request.dockerfile,
+      attempt: 0,
+      max_attempts: request.maxAttempts,
+      attempts: [],
+      fixes_applied: [],
+      progress: { steps_done: 0, message: 'queued' },
+      created_at: this.now().toISOString(),
+      log_file: logFile,
+      owner_pid: process.pid,
+    };
+    await this.deps.store.save(record);
+    const controller = new AbortController();
+    const timeout = setTimeout(() => controller.abort(new Error('timeout')), request.timeoutSeconds * 1000);
+    const done = this.run(record, request, target.ports, workDir, controller.signal).finally(() => {
+      clearTimeout(timeout);
+      this.active.delete(buildId);
+    });
+    this.active.set(buildId, { controller, record, done });
+    return { ...record };
+  }
+
+  /** The live record of a running build, else the stored one. */
+  async get(buildId: string): Promise<BuildRecord | undefined> {
+    const active = this.active.get(buildId);
+    return active ? { ...active.record } : this.deps.store.load(buildId);
+  }
+
+  isActive(buildId: string): boolean {
+    return this.active.has(buildId);
+  }
+
+  /** Resolves when the build's status or phase differs from the given ones, it ends, or the time runs out. */
+  async waitForChange(buildId: string, timeoutMs: number, signal?: AbortSignal): Promise<BuildRecord | undefined> {
+    const active = this.active.get(buildId);
+    if (!active || timeoutMs <= 0) return this.get(buildId);
+    const { status, phase } = active.record;
+    await new Promise<void>((resolve) => {
+      const finish = () => {
+        clearTimeout(timer);
+        this.events.off('change', onChange);
+        signal?.removeEventListener('abort', finish);
+        resolve();
+      };
+      const onChange = (record: BuildRecord) => {
+        if (record.build_id === buildId && (record.status !== status || record.phase !== phase)) finish();
+      };
+      const timer = setTimeout(finish, timeoutMs);
+      this.events.on('change', onChange);
+      signal?.addEventListener('abort', finish, { once: true });
+    });
+    return this.get(buildId);
+  }
+
+  /** Waits until the build ends or `timeoutMs` passes; returns the record either way. */
+  async waitForEnd(buildId: string, timeoutMs: number, signal?: AbortSignal): Promise<BuildRecord | undefined> {
+    const active = this.active.get(buildId);
+    if (!active) return this.get(buildId);
+    let timer: NodeJS.Timeout | undefined;
+    await Promise.race([
+      active.done,
+      new Promise<void>((resolve) => {
+        timer = setTimeout(resolve, timeoutMs);
+        signal?.addEventListener('abort', () => resolve(), { once: true });
+      }),
+    ]);
+    clearTimeout(timer);
+    return this.get(buildId);
+  }
+
+  /** Stops a running build (docker build and any smoke container); returns false when it was not running here. */
+  async cancel(buildId: string): Promise<boolean> {
+    const active = this.active.get(buildId);
+    if (!active) return false;
+    active.controller.abort(new Error('cancelled'));
+    await active.done;
+    return true;
+  }
+
+  /** Cancels every running build, e.g. when the server shuts down. */
+  async cancelAll(): Promise<void> {
+    await Promise.all([...this.active.keys()].map((id) => this.cancel(id)));
+  }
+
+  private async update(record: BuildRecord, changes: Partial<BuildRecord>): Promise<void> {
+    Object.assign(record, changes);
+    await this.deps.store.save(record);
+    this.events.emit('change', { ...record });
+  }
+
+  private async run(
+    record: BuildRecord,
+    request: BuildRequest,
+    ports: BuildPorts,
+    workDir: string,
+    signal: AbortSignal,
+  ): Promise<BuildRecord> {
+    const started = this.now();
+    const finish = async (changes: Partial<BuildRecord>) => {
+      const ended = this.now();
+      await this.update(record, {
+        ...changes,
+        phase: 'finished',
+        ended_at: ended.toISOString(),
+        build_time_seconds: Math.round((ended.getTime() - started.getTime()) / 100) / 10,
+      });
+      return { ...record };
+    };
+    const cancelledError = (): BuildError => {
+      const timedOut = (signal.reason as Error | undefined)?.message === 'timeout';
+      return {
+        kind: timedOut ? 'timeout' : 'cancelled',
+        summary: timedOut
+          ? `The build passed its timeout of ${request.timeoutSeconds} s and was stopped.`
+          : 'The build was cancelled.',
+        excerpt: '',
+        next_step: timedOut
+          ? 'Raise timeout, or make the slow step faster (e.g. use a base image that has it).'
+          : 'Start it again with build_image when wanted.',
+      };
+    };
+    try {
+      await this.update(record, {
+        status: 'running',
+        phase: 'analyzing',
+        progress: { steps_done: 0, message: 'analysing the Dockerfile' },
+      });
+      const preparation = await ports.prepare(request, workDir);
+      let prepared = preparation.prepared;
+      if (preparation.fixes.length > 0) {
+        await this.update(record, {
+          fixes_applied: preparation.fixes.map((fix) => ({ ...fix, attempt: 1 })),
+          fixed_dockerfile: prepared.dockerfilePath,
+        });
+      }
+      for (let attempt = 1; attempt <= request.maxAttempts; attempt++) {
+        if (signal.aborted) return await finish({ status: 'cancelled', error: cancelledError() });
+        const logFile = path.join(workDir, '..', `attempt-${attempt}.log`);
+        const attemptRecord: BuildRecord['attempts'][number] = {
+          number: attempt,
+          started_at: this.now().toISOString(),
+          log_file: logFile,
+        };
+        await this.update(record, {
+          attempt,
+          phase: 'building',
+          attempts: [...record.attempts, attemptRecord],
+          log_file: logFile,
+          progress: { steps_done: 0, message: `attempt ${attempt}: building` },
+        });
+        const outcome = await ports.runAttempt(request, {
+          attempt,
+          contextDir: prepared.contextDir,
+          dockerfilePath: prepared.dockerfilePath,
+          logFile,
+          signal,
+          onEvent: (event) => this.onBuildEvent(record, event),
+        });
+        Object.assign(attemptRecord, {
+          ended_at: this.now().toISOString(),
+          success: outcome.success,
+          builder: outcome.builder,
+          failed_step: outcome.failedStep?.instruction,
+          ...(outcome.remoteId ? { codebuild_build_id: outcome.remoteId } : {}),
+          ...(outcome.consoleUrl ? { console_url: outcome.consoleUrl } : {}),
+        });
+        if (outcome.cancelled || signal.aborted) return await finish({ status: 'cancelled', error: cancelledError() });
+        if (outcome.success) {
+          const info = await ports.imageInfo(request.imageRef);
+          // Only fixes that produced a working build are worth putting into the user's files.
+          const written = request.writeFixes ? await ports.writeFixes(request, prepared) : undefined;
+          await this.update(record, {
+            image_id: info.id ?? outcome.imageId,
+            image_size_bytes: info.sizeBytes,
+            ...(written && written.length > 0 ? { written_fixes: written } : {}),
+          });
+          if (!request.smokeTest) return await finish({ status: 'succeeded' });
+          await this.update(record, {
+            phase: 'smoke-testing',
+            progress: { ...record.progress, message: 'smoke testing' },
+          });
+          const smoke = await ports.smokeTest(request, request.imageRef, signal);
+          if (signal.aborted) return await finish({ status: 'cancelled', smoke, error: cancelledError() });
+          return await finish(
+            smoke.passed
+              ? { status: 'succeeded', smoke }
+              : {
+                  status: 'failed',
+                  smoke,
+                  error: {
+                    kind: 'smoke-test-failed',
+                    summary: `The image built but failed smoke checks: ${smoke.checks
+                      .filter((c) => c.status === 'failed')
+                      .map((c) => c.name)
+                      .join(', ')}.`,
+                    excerpt: smoke.checks
+                      .filter((c) => c.status === 'failed')
+                      .map((c) => `${c.name}: ${c.detail ?? ''}\n${c.output_excerpt}`)
+                      .join('\n')
+                      .slice(-2000),
+                    next_step: 'Read the failed checks; fix the Dockerfile (analyze_dockerfile helps) and build again.',
+                  },
+                },
+          );
+        }
+        await this.update(record, {
+          phase: 'diagnosing',
+          progress: { ...record.progress, message: 'diagnosing the failure' },
+        });
+        const plan = await ports.planAfterFailure(request, outcome, prepared, workDir);
+        attemptRecord.diagnosis = plan.error.summary;
+        const canRetry = request.autoFix && plan.retry && attempt < request.maxAttempts;
+        if (!canRetry || !plan.retry) {
+          const nextStep =
+            plan.retry && attempt >= request.maxAttempts
+              ? `${plan.error.next_step} (max_attempts ${request.maxAttempts} reached; raise it to let the fix run.)`
+              : plan.error.next_step;
+          return await finish({ status: 'failed', error: { ...plan.error, next_step: nextStep } });
+        }
+        prepared = plan.retry.prepared;
+        await this.update(record, {
+          fixes_applied: [
+            ...record.fixes_applied,
+            ...plan.retry.fixes.map((fix) => ({ ...fix, attempt: attempt + 1 })),
+          ],
+          fixed_dockerfile: prepared.dockerfilePath,
+        });
+      }
+      return await finish({ status: 'failed' });
+    } catch (error) {
+      if (signal.aborted) return await finish({ status: 'cancelled', error: cancelledError() });
+      // A background build has no caller to throw to: the bug is recorded, with its stack, and written to stderr.
+      process.stderr.write(
+        `docker-image-builder: build ${record.build_id} failed with a bug: ${(error as Error).stack}\n`,
+      );
+      return await finish({
+        status: 'failed',
+        error: {
+          kind: 'internal-error',
+          summary: (error as Error).message,
+          excerpt: (error as Error).stack?.slice(0, 1500) ?? '',
+          next_step: 'This is a bug in docker-image-builder; report it with the log file.',
+        },
+      });
+    }
+  }
+
+  private onBuildEvent(record: BuildRecord, event: BuildEvent): void {
+    if (event.type === 'step-started' || event.type === 'step-done' || event.type === 'step-cached') {
+      const message =
+        event.type === 'step-started'
+          ? `attempt ${record.attempt}: ${event.instruction}`.slice(0, 200)
+          : record.progress.message;
+      record.progress = {
+        steps_done: event.completedSteps,
+        steps_total: event.totalSteps ?? record.progress.steps_total,
+        message,
+      };
+      this.events.emit('change', { ...record });
+    }
+    this.events.emit('event', record.build_id, event, record);
+  }
+}

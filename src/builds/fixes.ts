@@ -1,0 +1,255 @@
+import { readFileSync, statSync } from 'node:fs';
+import { cp, mkdir, readFile, rm, writeFile } from 'node:fs/promises';
+import path from 'node:path';
+import { companionVersionFor } from '../compat/index.js';
+import { diagnoseBuildLog } from '../diagnosis/diagnose.js';
+import type { Diagnosis } from '../diagnosis/types.js';
+import { analyzeSources } from '../dockerfile/analyze.js';
+import { planRepin } from '../dockerfile/repin.js';
+import { replaceWithBackup } from '../util/atomic-write.js';
+import { applyTextEdits, type TextEdit } from '../util/text-edits.js';
+import type { AttemptOutcome, BuildRequest, FailurePlan, PreparedSources } from '../build-model/attempt.js';
+import type { BuildError, FixApplied } from '../build-model/record-schema.js';
+
+type Fix = Omit<FixApplied, 'attempt'>;
+
+/** Largest file the analyser reads (requirement files are small; anything bigger is not one). */
+const MAX_READ_BYTES = 4 * 1024 * 1024;
+
+/**
+ * Reads a context file for the analyser, with fixed texts taking precedence, refusing anything outside the context.
+ * Synchronous because the analyser is; it reads only the few files the Dockerfile copies in.
+ */
+function contextReader(contextDir: string, overrides: Record<string, string>) {
+  return (relPath: string): string | undefined => {
+    if (relPath in overrides) return overrides[relPath];
+    if (relPath.startsWith('/') || relPath.split('/').includes('..')) return undefined;
+    try {
+      const file = path.join(contextDir, relPath);
+      const stat = statSync(file);
+      return stat.isFile() && stat.size <= MAX_READ_BYTES ? readFileSync(file, 'utf8') : undefined;
+    } catch {
+      return undefined;
+    }
+  };
+}
+
+/**
+ * Makes the fixed texts usable by `docker build`: the Dockerfile as a copy in the work folder, and when a file the
+ * build copies in (a requirements file) changed too, a copy of the context with the fixed files in it.
+ */
+async function materialize(
+  request: BuildRequest,
+  workDir: string,
+  fixedTexts: Record<string, string>,
+): Promise<PreparedSources> {
+  const otherFiles = Object.keys(fixedTexts).filter((file) => file !== request.dockerfile);
+  if (otherFiles.length === 0) {
+    if (fixedTexts[request.dockerfile] === undefined) {
+      return {
+        contextDir: request.contextDir,
+        dockerfilePath: path.join(request.contextDir, request.dockerfile),
+        fixedTexts,
+      };
+    }
+    const dockerfilePath = path.join(workDir, 'Dockerfile.fixed');
+    await writeFile(dockerfilePath, fixedTexts[request.dockerfile]!);
+    return { contextDir: request.contextDir, dockerfilePath, fixedTexts };
+  }
+  // The user's files stay untouched: the build gets its own copy of the context.
+  const contextCopy = path.join(workDir, 'context');
+  await rm(contextCopy, { recursive: true, force: true });
+  await cp(request.contextDir, contextCopy, {
+    recursive: true,
+    filter: (source) => path.basename(source) !== '.git',
+  });
+  for (const [file, text] of Object.entries(fixedTexts)) {
+    await mkdir(path.dirname(path.join(contextCopy, file)), { recursive: true });
+    await writeFile(path.join(contextCopy, file), text);
+  }
+  return { contextDir: contextCopy, dockerfilePath: path.join(contextCopy, request.dockerfile), fixedTexts };
+}
+
+async function currentText(request: BuildRequest, prepared: PreparedSources, file: string): Promise<string> {
+  return prepared.fixedTexts[file] ?? (await readFile(path.join(request.contextDir, file), 'utf8'));
+}
+
+/** Applies the analyser's fixes (when allowed) and the base-image override, before the first attempt. */
+export async function prepareSources(
+  request: BuildRequest,
+  workDir: string,
+): Promise<{ prepared: PreparedSources; fixes: Fix[] }> {
+  const dockerfileText = await readFile(path.join(request.contextDir, request.dockerfile), 'utf8');
+  const fixAllowed = request.autoFix && request.fixBeforeBuild;
+  if (!fixAllowed && request.baseImage === undefined)
+    return { prepared: await materialize(request, workDir, {}), fixes: [] };
+  const analysis = analyzeSources({
+    dockerfilePath: request.dockerfile,
+    dockerfileText,
+    readContextFile: contextReader(request.contextDir, {}),
+    buildArgs: request.buildArgs,
+    baseImage: request.baseImage,
+    fix: fixAllowed,
+  });
+  const fixedTexts: Record<string, string> = {};
+  const fixes: Fix[] = [];
+  if (request.baseImage !== undefined) {
+    fixes.push({
+      what: `base image -> ${request.baseImage}`,
+      where: `${request.dockerfile} (final stage FROM)`,
+      why: 'base_image was given',
+      source: 'analysis',
+    });
+  }
+  for (const file of analysis.fixed?.files ?? []) fixedTexts[file.file] = file.new_text;
+  for (const applied of analysis.fixed?.applied ?? []) {
+    const finding = analysis.findings.find(
+      (f) => f.category === applied.category && f.file === applied.file && f.line === applied.line,
+    );
+    fixes.push({
+      what: applied.description,
+      where: `${applied.file}:${applied.line}`,
+      why: finding?.message ?? applied.category,
+      source: 'analysis',
+    });
+  }
+  return { prepared: await materialize(request, workDir, fixedTexts), fixes };
+}
+
+function toBuildError(diagnosis: Diagnosis | undefined, outcome: AttemptOutcome): BuildError {
+  if (!diagnosis) {
+    return {
+      kind: 'unknown',
+      summary: outcome.errorMessage ?? 'The build failed.',
+      dockerfile_line: outcome.failedStep?.dockerfileLine,
+      excerpt: '',
+      next_step: 'Read the log file, fix the failing instruction, and build again.',
+    };
+  }
+  return {
+    kind: diagnosis.kind,
+    summary: diagnosis.summary,
+    dockerfile_line: diagnosis.dockerfileLine ?? outcome.failedStep?.dockerfileLine,
+    excerpt: diagnosis.excerpt,
+    next_step: diagnosis.nextStep,
+  };
+}
+
+interface PlannedFix {
+  texts: Record<string, string>;
+  fixes: Fix[];
+}
+
+/** Turns a diagnosis into changed file texts, or undefined when it has no automatic fix that changes anything. */
+async function planFix(
+  diagnosis: Diagnosis,
+  request: BuildRequest,
+  prepared: PreparedSources,
+): Promise<PlannedFix | undefined> {
+  const fix = diagnosis.fix;
+  if (!diagnosis.fixable || !fix) return undefined;
+  const dockerfileText = await currentText(request, prepared, request.dockerfile);
+  const editOne = (edit: TextEdit | undefined, what: string): PlannedFix | undefined => {
+    if (!edit) return undefined;
+    const file = edit.file === request.dockerfile ? request.dockerfile : edit.file;
+    const before = file === request.dockerfile ? dockerfileText : prepared.fixedTexts[file];
+    if (before === undefined) return undefined;
+    const after = applyTextEdits(before, [edit]);
+    if (after === before) return undefined;
+    return {
+      texts: { [file]: after },
+      fixes: [{ what, where: `${file}:${edit.startLine}`, why: diagnosis.summary, source: 'diagnosis' }],
+    };
+  };
+  switch (fix.action) {
+    case 'repin': {
+      const torch = fix.conflictsWith.package === 'torch' ? fix.conflictsWith.requested : undefined;
+      const companion = fix.package === 'torchvision' || fix.package === 'torchaudio' ? fix.package : undefined;
+      const version = torch && companion ? companionVersionFor(torch, companion) : undefined;
+      if (!version) return undefined;
+      const plan = planRepin(
+        {
+          dockerfilePath: request.dockerfile,
+          dockerfileText,
+          readContextFile: contextReader(request.contextDir, prepared.fixedTexts),
+          buildArgs: request.buildArgs,
+        },
+        fix.package,
+        version,
+      );
+      if (!plan.found || Object.keys(plan.new_texts).length === 0) return undefined;
+      return {
+        texts: plan.new_texts,
+        fixes: plan.locations.map((location) => ({
+          what: `${fix.package}${location.old_spec} -> ${fix.package}${location.new_spec}`,
+          where: `${location.file}:${location.line}`,
+          why: `${fix.reason} torch ${torch} pairs with ${fix.package} ${version}.`,
+          source: 'diagnosis' as const,
+        })),
+      };
+    }
+    case 'add-apt-get-update':
+      return editOne(fix.edit, 'run apt-get update before apt-get install');
+    case 'allow-pip-system-install':
+      return editOne(fix.edit, 'pip install --break-system-packages (PEP 668 image)');
+    case 'fix-dockerfile-syntax':
+      return editOne(fix.edit, `${fix.instruction ?? 'instruction'} -> ${fix.suggestedKeyword ?? 'fixed keyword'}`);
+    case 'reduce-build-parallelism':
+      return editOne(
+        fix.edit,
+        `limit parallel jobs (${Object.entries(fix.env)
+          .map(([k, v]) => `${k}=${v}`)
+          .join(' ')})`,
+      );
+    default:
+      return undefined;
+  }
+}
+
+/** Reads a failed attempt's log, diagnoses it, and when a known fix applies, prepares the next attempt. */
+export async function planAfterFailure(
+  request: BuildRequest,
+  outcome: AttemptOutcome,
+  prepared: PreparedSources,
+  workDir: string,
+): Promise<FailurePlan> {
+  const log = await readFile(outcome.logFile, 'utf8').catch(() => '');
+  const dockerfileText = await currentText(request, prepared, request.dockerfile);
+  const diagnoses = diagnoseBuildLog(log, {
+    dockerfileText,
+    failedDockerfileLine: outcome.failedStep?.dockerfileLine,
+    dockerfilePath: request.dockerfile,
+  });
+  const primary = diagnoses[0];
+  const error = toBuildError(primary, outcome);
+  if (!primary) return { error };
+  if (primary.fix?.action === 'retry') {
+    // A network failure may be transient: the same sources get one more try.
+    return {
+      error,
+      retry: {
+        fixes: [{ what: 'retry unchanged', where: request.dockerfile, why: primary.summary, source: 'diagnosis' }],
+        prepared,
+      },
+    };
+  }
+  const planned = await planFix(primary, request, prepared);
+  if (!planned) return { error };
+  const fixedTexts = { ...prepared.fixedTexts, ...planned.texts };
+  return { error, retry: { fixes: planned.fixes, prepared: await materialize(request, workDir, fixedTexts) } };
+}
+
+/** write_fixes: puts the fixed texts into the user's files, each atomically after a backup copy. */
+export async function writeFixesToContext(
+  request: BuildRequest,
+  prepared: PreparedSources,
+): Promise<{ file: string; backup: string }[]> {
+  const written: { file: string; backup: string }[] = [];
+  for (const [file, text] of Object.entries(prepared.fixedTexts)) {
+    const target = path.join(request.contextDir, file);
+    if ((await readFile(target, 'utf8')) === text) continue;
+    const backup = await replaceWithBackup(target, text);
+    written.push({ file, backup: path.relative(request.contextDir, backup) });
+  }
+  return written;
+}

@@ -1,0 +1,455 @@
+/**
+ * The S3 side of a CodeBuild build: the source bucket and the context zip in it.
+ *
+ * - `ensureBucket` creates the bucket when missing, with Block Public Access on and SSE-S3 (AES256) default
+ *   encryption, and `ExpectedBucketOwner` on every call that takes it, so a bucket name squatted by another account is
+ *   refused instead of used.
+ * - `uploadContext` does HeadObject first and skips the upload when the object is already there (keys are content
+ *   hashes), else uploads through `@aws-sdk/lib-storage` (multipart above one part). Transient failures (throttling,
+ *   5xx, timeouts, connection resets) are retried with exponential backoff on top of the SDK's own retries; permanent
+ *   ones (access denied, no such bucket, bad credentials, wrong region) stop at once with an InputError saying what
+ *   to do. A stream cannot be replayed, so retries need `body` as a factory.
+ * - `uploadBuildContext` ties it to `context-package.ts` in two passes: zip → SHA-256 only (pass 1, nothing
+ *   buffered), HeadObject on the hash key, and only when missing zip again straight into the upload (pass 2), checking
+ *   that pass 2 hashed to the same value (else the context changed under us: the object is deleted).
+ *
+ * AWS SDK modules are imported lazily; the S3 client is the caller's.
+ */
+import type { BucketLocationConstraint, S3Client } from '@aws-sdk/client-s3';
+import type { Readable } from 'node:stream';
+import { InputError } from '../util/errors.js';
+import {
+  hashContext,
+  packageContext,
+  type ContextManifest,
+  type ContextPackage,
+  type PackageContextOptions,
+} from './context-package.js';
+
+export const CONTEXT_KEY_PREFIX = 'docker-image-builder/contexts/';
+
+/** `docker-image-builder/contexts/<sha256>.zip` */
+export function contextKey(sha256: string, prefix = CONTEXT_KEY_PREFIX): string {
+  if (!/^[0-9a-f]{64}$/.test(sha256)) throw new Error(`not a sha256 hex digest: ${sha256}`);
+  return `${prefix}${sha256}.zip`;
+}
+
+/** `docker-image-builder-<account>-<region>`: unique per account and region, valid as an S3 bucket name. */
+export function defaultBucketName(account: string, region: string): string {
+  if (!/^\d{12}$/.test(account))
+    throw new InputError('account', `not an AWS account id: ${account}`, 'Expected 12 digits.');
+  if (!/^[a-z]{2}(-[a-z]+)+-\d+$/.test(region)) {
+    throw new InputError('region', `not an AWS region: ${region}`, 'Pass a region such as us-west-2.');
+  }
+  return `docker-image-builder-${account}-${region}`;
+}
+
+interface AwsErrorLike {
+  name?: string;
+  message?: string;
+  Code?: string;
+  $metadata?: { httpStatusCode?: number };
+  $retryable?: unknown;
+}
+
+function errorInfo(error: unknown): { name: string; status?: number; message: string } {
+  const e = (error ?? {}) as AwsErrorLike;
+  return {
+    name: e.Code ?? e.name ?? 'Error',
+    status: e.$metadata?.httpStatusCode,
+    message: e.message ?? String(error),
+  };
+}
+
+const TRANSIENT_NAMES = new Set([
+  'RequestTimeout',
+  'RequestTimeoutException',
+  'TimeoutError',
+  'SlowDown',
+  'Throttling',
+  'ThrottlingException',
+  'TooManyRequestsException',
+  'InternalError',
+  'ServiceUnavailable',
+  'OperationAborted',
+  'BadDigest',
+  'RequestTimeTooSkewed',
+  'ECONNRESET',
+  'EPIPE',
+  'ETIMEDOUT',
+]);
+
+const CREDENTIAL_NAMES = new Set([
+  'InvalidAccessKeyId',
+  'SignatureDoesNotMatch',
+  'ExpiredToken',
+  'ExpiredTokenException',
+  'InvalidToken',
+  'TokenRefreshRequired',
+  'CredentialsProviderError',
+  'UnrecognizedClientException',
+]);
+
+const REGION_NAMES = new Set([
+  'PermanentRedirect',
+  'AuthorizationHeaderMalformed',
+  'IllegalLocationConstraintException',
+]);
+
+/** True for failures worth another try: throttling, 5xx, timeouts, dropped connections. */
+export function isTransientS3Error(error: unknown): boolean {
+  if (error instanceof InputError) return false;
+  const { name, status } = errorInfo(error);
+  if (TRANSIENT_NAMES.has(name)) return true;
+  if (CREDENTIAL_NAMES.has(name) || REGION_NAMES.has(name)) return false;
+  if (status === undefined) {
+    // No HTTP answer: transient when it is a network-level failure (socket errors carry a `code`).
+    return typeof (error as { code?: unknown })?.code === 'string';
+  }
+  return status >= 500 || status === 408 || status === 429;
+}
+
+/** Turns a permanent S3 failure into an InputError that says what to do. */
+export function describeS3Failure(error: unknown, operation: string, bucket: string, key?: string): InputError {
+  if (error instanceof InputError) return error;
+  const { name, status, message } = errorInfo(error);
+  const where = key === undefined ? `s3://${bucket}` : `s3://${bucket}/${key}`;
+  if (name === 'AccessDenied' || name === 'Forbidden' || status === 403) {
+    return new InputError(
+      's3_bucket',
+      `${operation} on ${where} was denied (${name})`,
+      `Give the caller s3:GetObject, s3:PutObject and s3:ListBucket on ${bucket} (without ListBucket a missing object looks like 403), ` +
+        'or pass --s3-bucket with a bucket this account owns.',
+    );
+  }
+  if (name === 'NoSuchBucket') {
+    return new InputError(
+      's3_bucket',
+      `bucket ${bucket} does not exist (${operation})`,
+      'Run the CodeBuild setup command to create it, or pass --s3-bucket with an existing bucket in the build region.',
+    );
+  }
+  if (CREDENTIAL_NAMES.has(name)) {
+    return new InputError(
+      'aws_credentials',
+      `AWS rejected the credentials for ${operation} on ${where} (${name}: ${message})`,
+      'Refresh them (aws sso login, or aws configure) and retry.',
+    );
+  }
+  if (REGION_NAMES.has(name) || status === 301) {
+    return new InputError(
+      'region',
+      `bucket ${bucket} is not in the region the client uses (${name})`,
+      'Pass --region with the bucket’s region, or a bucket in the build region.',
+    );
+  }
+  return new InputError(
+    's3_bucket',
+    `${operation} on ${where} failed: ${name}${status === undefined ? '' : ` (HTTP ${status})`}: ${message}`,
+    'Check the bucket name, its policy and the caller’s permissions.',
+  );
+}
+
+export interface RetryOptions {
+  /** Retries after the first attempt for transient failures (default 3). */
+  retries?: number;
+  /** First backoff delay (default 1000 ms), doubled each time, with jitter. */
+  retryDelayMs?: number;
+  signal?: AbortSignal;
+}
+
+async function withRetry<T>(
+  run: (attempt: number) => Promise<T>,
+  describe: (error: unknown) => InputError,
+  options: RetryOptions,
+): Promise<T> {
+  const { default: pRetry, AbortError } = await import('p-retry');
+  return pRetry(
+    async (attempt) => {
+      try {
+        return await run(attempt);
+      } catch (error) {
+        if (options.signal?.aborted) throw new AbortError(error instanceof Error ? error : new Error(String(error)));
+        if (!isTransientS3Error(error)) throw new AbortError(describe(error));
+        throw error instanceof Error ? error : new Error(String(error));
+      }
+    },
+    {
+      retries: options.retries ?? 3,
+      minTimeout: options.retryDelayMs ?? 1_000,
+      factor: 2,
+      randomize: true,
+      signal: options.signal,
+    },
+  );
+}
+
+function isNotFound(error: unknown): boolean {
+  const { name, status } = errorInfo(error);
+  return name === 'NotFound' || name === 'NoSuchKey' || name === 'NoSuchBucket' || status === 404;
+}
+
+export interface EnsureBucketOptions extends RetryOptions {
+  s3: S3Client;
+  bucket: string;
+  region: string;
+  /** Account that must own the bucket (sent as ExpectedBucketOwner); recommended. */
+  expectedOwner?: string;
+}
+
+export interface EnsureBucketResult {
+  bucket: string;
+  created: boolean;
+}
+
+/** Makes sure the bucket exists and is ours; creates it (private, encrypted) when missing. */
+export async function ensureBucket(options: EnsureBucketOptions): Promise<EnsureBucketResult> {
+  const { s3, bucket, region, expectedOwner } = options;
+  const { HeadBucketCommand, CreateBucketCommand, PutPublicAccessBlockCommand, PutBucketEncryptionCommand } =
+    await import('@aws-sdk/client-s3');
+  const describe = (operation: string) => (error: unknown) => {
+    const { status } = errorInfo(error);
+    if (operation === 'HeadBucket' && status === 403) {
+      return new InputError(
+        's3_bucket',
+        `bucket ${bucket} exists but ${expectedOwner === undefined ? 'is not accessible' : `is not owned by account ${expectedOwner}`} or denies access`,
+        'Bucket names are global: pass --s3-bucket with a name this account owns, or grant s3:ListBucket on it.',
+      );
+    }
+    return describeS3Failure(error, operation, bucket);
+  };
+
+  const exists = await withRetry(
+    async () => {
+      try {
+        await s3.send(new HeadBucketCommand({ Bucket: bucket, ExpectedBucketOwner: expectedOwner }));
+        return true;
+      } catch (error) {
+        if (isNotFound(error)) return false;
+        throw error;
+      }
+    },
+    describe('HeadBucket'),
+    options,
+  );
+  if (exists) return { bucket, created: false };
+
+  const created = await withRetry(
+    async () => {
+      try {
+        await s3.send(
+          new CreateBucketCommand({
+            Bucket: bucket,
+            CreateBucketConfiguration:
+              region === 'us-east-1' ? undefined : { LocationConstraint: region as BucketLocationConstraint },
+          }),
+        );
+        return true;
+      } catch (error) {
+        if (errorInfo(error).name === 'BucketAlreadyOwnedByYou') return false;
+        throw error;
+      }
+    },
+    (error) =>
+      errorInfo(error).name === 'BucketAlreadyExists'
+        ? new InputError(
+            's3_bucket',
+            `bucket name ${bucket} is taken by another AWS account`,
+            'Bucket names are global: pass --s3-bucket with another name.',
+          )
+        : describeS3Failure(error, 'CreateBucket', bucket),
+    options,
+  );
+  if (!created) return { bucket, created: false };
+
+  await withRetry(
+    () =>
+      s3.send(
+        new PutPublicAccessBlockCommand({
+          Bucket: bucket,
+          ExpectedBucketOwner: expectedOwner,
+          PublicAccessBlockConfiguration: {
+            BlockPublicAcls: true,
+            IgnorePublicAcls: true,
+            BlockPublicPolicy: true,
+            RestrictPublicBuckets: true,
+          },
+        }),
+      ),
+    describe('PutPublicAccessBlock'),
+    options,
+  );
+  await withRetry(
+    () =>
+      s3.send(
+        new PutBucketEncryptionCommand({
+          Bucket: bucket,
+          ExpectedBucketOwner: expectedOwner,
+          ServerSideEncryptionConfiguration: {
+            Rules: [{ ApplyServerSideEncryptionByDefault: { SSEAlgorithm: 'AES256' } }],
+          },
+        }),
+      ),
+    describe('PutBucketEncryption'),
+    options,
+  );
+  return { bucket, created: true };
+}
+
+export interface UploadContextOptions extends RetryOptions {
+  s3: S3Client;
+  bucket: string;
+  /** Content-addressed key, e.g. `contextKey(sha256)`. */
+  key: string;
+  /** The zip. A factory is called once per attempt, so failed uploads can be retried; a stream is tried once. */
+  body: Readable | (() => Readable | Promise<Readable>);
+  expectedOwner?: string;
+  /** When given, an existing object of another size is uploaded again instead of reused. */
+  expectedSize?: number;
+  metadata?: Record<string, string>;
+  /** Multipart part size (default 8 MiB; S3 minimum 5 MiB). */
+  partSize?: number;
+  /** Parts in flight at once (default 4). Memory use is about partSize × queueSize. */
+  queueSize?: number;
+  onProgress?: (uploadedBytes: number) => void;
+}
+
+export interface UploadContextResult {
+  bucket: string;
+  key: string;
+  /** False when HeadObject found the object and nothing was sent. */
+  uploaded: boolean;
+  /** Upload attempts made (0 when skipped). */
+  attempts: number;
+  etag?: string;
+  /** `bucket/key`, the form CodeBuild's `sourceLocationOverride` takes for S3. */
+  sourceLocation: string;
+}
+
+/** HeadObject, then (only when missing) a streamed, retried upload. */
+export async function uploadContext(options: UploadContextOptions): Promise<UploadContextResult> {
+  const { s3, bucket, key, expectedOwner } = options;
+  const { HeadObjectCommand } = await import('@aws-sdk/client-s3');
+  const { Upload } = await import('@aws-sdk/lib-storage');
+  const sourceLocation = `${bucket}/${key}`;
+
+  const existing = await withRetry(
+    async () => {
+      try {
+        return await s3.send(new HeadObjectCommand({ Bucket: bucket, Key: key, ExpectedBucketOwner: expectedOwner }));
+      } catch (error) {
+        if (isNotFound(error) && errorInfo(error).name !== 'NoSuchBucket') return undefined;
+        throw error;
+      }
+    },
+    (error) => describeS3Failure(error, 'HeadObject', bucket, key),
+    options,
+  );
+  if (
+    existing !== undefined &&
+    (options.expectedSize === undefined || existing.ContentLength === options.expectedSize)
+  ) {
+    return { bucket, key, uploaded: false, attempts: 0, etag: existing.ETag, sourceLocation };
+  }
+
+  const factory = typeof options.body === 'function' ? options.body : undefined;
+  const single = typeof options.body === 'function' ? undefined : options.body;
+  let attempts = 0;
+  const result = await withRetry(
+    async () => {
+      attempts++;
+      if (factory === undefined && attempts > 1) {
+        throw new InputError(
+          'body',
+          `upload of s3://${bucket}/${key} failed and the body stream cannot be replayed`,
+          'Pass body as a function that returns a fresh stream to allow retries.',
+        );
+      }
+      const body = factory !== undefined ? await factory() : (single as Readable);
+      const upload = new Upload({
+        client: s3,
+        params: {
+          Bucket: bucket,
+          Key: key,
+          Body: body,
+          ContentType: 'application/zip',
+          ExpectedBucketOwner: expectedOwner,
+          Metadata: options.metadata,
+        },
+        partSize: options.partSize ?? 8 * 1024 * 1024,
+        queueSize: options.queueSize ?? 4,
+        leavePartsOnError: false,
+      });
+      if (options.onProgress !== undefined) {
+        const onProgress = options.onProgress;
+        upload.on('httpUploadProgress', (progress) => {
+          if (progress.loaded !== undefined) onProgress(progress.loaded);
+        });
+      }
+      const onAbort = () => void upload.abort();
+      options.signal?.addEventListener('abort', onAbort, { once: true });
+      try {
+        return await upload.done();
+      } catch (error) {
+        body.destroy();
+        throw error;
+      } finally {
+        options.signal?.removeEventListener('abort', onAbort);
+      }
+    },
+    (error) => describeS3Failure(error, 'PutObject', bucket, key),
+    options,
+  );
+  return { bucket, key, uploaded: true, attempts, etag: result.ETag, sourceLocation };
+}
+
+export interface UploadBuildContextOptions extends RetryOptions {
+  s3: S3Client;
+  bucket: string;
+  context: PackageContextOptions;
+  expectedOwner?: string;
+  keyPrefix?: string;
+  partSize?: number;
+  queueSize?: number;
+  onProgress?: (uploadedBytes: number, totalBytes: number) => void;
+}
+
+export interface UploadBuildContextResult extends UploadContextResult {
+  sha256: string;
+  /** Size of the zip. */
+  byteLength: number;
+  manifest: ContextManifest;
+}
+
+/** Packages the context and makes sure `contexts/<sha256>.zip` is in the bucket (two passes, nothing buffered). */
+export async function uploadBuildContext(options: UploadBuildContextOptions): Promise<UploadBuildContextResult> {
+  const { sha256, byteLength, manifest } = await hashContext(options.context);
+  const key = contextKey(sha256, options.keyPrefix);
+  let lastPackage: ContextPackage | undefined;
+  const result = await uploadContext({
+    ...options,
+    key,
+    expectedSize: byteLength,
+    metadata: { 'dib-sha256': sha256 },
+    body: async () => {
+      lastPackage = await packageContext(options.context);
+      return lastPackage.stream;
+    },
+    onProgress: options.onProgress === undefined ? undefined : (loaded) => options.onProgress?.(loaded, byteLength),
+  });
+  if (result.uploaded && lastPackage !== undefined) {
+    const uploadedHash = await lastPackage.contentHash;
+    if (uploadedHash !== sha256) {
+      const { DeleteObjectCommand } = await import('@aws-sdk/client-s3');
+      await options.s3
+        .send(new DeleteObjectCommand({ Bucket: options.bucket, Key: key, ExpectedBucketOwner: options.expectedOwner }))
+        .catch(() => undefined);
+      throw new InputError(
+        'context',
+        'files in the build context changed while it was being uploaded',
+        'Retry when nothing is writing into the context directory (build outputs belong in .dockerignore).',
+      );
+    }
+  }
+  return { ...result, sha256, byteLength, manifest };
+}
