@@ -1,3 +1,4 @@
+import { fileURLToPath } from 'node:url';
 import type { Builds } from './builds/builds.js';
 import type { Config } from './config.js';
 import type { EnvironmentDeps } from './environment/detect.js';
@@ -10,24 +11,40 @@ export interface ServerDeps {
   runner: CommandRunner;
   /** The build registry, created on first use: it loads the builder, which an agent that only detects never needs. */
   builds: () => Promise<Builds>;
-  /** The registry if it was created, so shutdown can stop running builds without creating it. */
-  loadedBuilds: () => Builds | undefined;
 }
 
-export function createDefaultDeps(config: Config, env: NodeJS.ProcessEnv): ServerDeps {
+export interface DefaultDepsOptions {
+  /**
+   * The program entry that runs a build worker when given its command; default: this program's own entry, which
+   * sits beside this module (dist/index.js).
+   */
+  workerEntry?: string;
+}
+
+export function createDefaultDeps(
+  config: Config,
+  env: NodeJS.ProcessEnv,
+  options: DefaultDepsOptions = {},
+): ServerDeps {
   const runner = new ExecaCommandRunner();
-  type Builds = Awaited<ReturnType<ServerDeps['builds']>>;
-  let builds: Builds | undefined;
+  const entry = options.workerEntry ?? fileURLToPath(new URL('./index.js', import.meta.url));
   let loading: Promise<Builds> | undefined;
   return {
     config,
     env,
     runner,
     builds: () => {
-      loading ??= import('./builds/builds.js').then(({ Builds }) => (builds = new Builds({ config, env, runner })));
+      loading ??= Promise.all([import('./builds/builds.js'), import('./builds/worker-launcher.js')]).then(
+        ([{ Builds }, { spawnWorkerLauncher }]) =>
+          new Builds({
+            config,
+            env,
+            runner,
+            launcher: spawnWorkerLauncher({ entry, env, stateDir: config.stateDir }),
+          }),
+      );
       return loading;
     },
-    loadedBuilds: () => builds,
   };
 }
 

@@ -8,12 +8,9 @@ export async function runStdioServer(): Promise<void> {
   const deps = createDefaultDeps(loadConfig(process.env), process.env);
   const server = createServer(deps);
   const transport = new StdioServerTransport();
+  // Builds run in worker processes of their own: a client that closes, or a server that stops, leaves them running,
+  // and any later server or CLI finds them by id. Only cancel_build (or cancelling the waiting request) stops one.
   const shutdown = async () => {
-    // Running builds are stopped, not orphaned: their records say cancelled and no docker build is left behind.
-    await deps
-      .loadedBuilds()
-      ?.cancelAll()
-      .catch(() => undefined);
     await server.close().catch(() => undefined);
     process.exit(0);
   };

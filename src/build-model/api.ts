@@ -44,16 +44,26 @@ export interface BuildRefusal {
   nextSteps: string[];
 }
 
+/** What a follower of a build's events knows besides the event: the attempt and its progress at that moment. */
+export interface BuildProgressState {
+  attempt: number;
+  progress: BuildRecord['progress'];
+}
+
 export interface BuildsApi {
   start(params: BuildImageParams): Promise<BuildRecord | BuildRefusal>;
   get(buildId: string): Promise<BuildRecord | undefined>;
-  isActive(buildId: string): boolean;
+  /** True while the build's worker process runs, whichever process started it. */
+  isActive(buildId: string): Promise<boolean>;
   waitForChange(buildId: string, timeoutMs: number, signal?: AbortSignal): Promise<BuildRecord | undefined>;
   waitForEnd(buildId: string, timeoutMs: number, signal?: AbortSignal): Promise<BuildRecord | undefined>;
   cancel(buildId: string): Promise<boolean>;
   list(limit: number): Promise<BuildRecord[]>;
   logTail(record: BuildRecord, lines: number): Promise<string[]>;
-  /** Subscribes to one build's events; returns the unsubscribe function. */
-  subscribe(buildId: string, listener: (event: BuildEvent, record: BuildRecord) => void): () => void;
+  /**
+   * Follows one build's events from its first; returns the function that stops following, which resolves once no
+   * more events will be delivered (so nothing reaches a caller after it has answered).
+   */
+  subscribe(buildId: string, listener: (event: BuildEvent, state: BuildProgressState) => void): () => Promise<void>;
   smokeTest(input: SmokeTestInput & { useSudo: boolean }, signal: AbortSignal): Promise<SmokeResult>;
 }

@@ -39,7 +39,11 @@ export const attemptSchema = z.object({
 export const buildRecordSchema = z.object({
   build_id: z.string().describe('Id to pass to get_build_status / cancel_build.'),
   mode: z.enum(['local', 'codebuild']).describe('Where the build runs.'),
-  status: z.enum(BUILD_STATUSES).describe('Build status; interrupted means the server that ran it stopped.'),
+  status: z
+    .enum(BUILD_STATUSES)
+    .describe(
+      'Build status; interrupted means the worker process that ran it died (killed, or the machine restarted).',
+    ),
   phase: z.enum(BUILD_PHASES).describe('What the build is doing now.'),
   image_name: z.string().describe('Image reference name:tag.'),
   context: z.string().describe('Absolute build context path.'),
@@ -76,7 +80,14 @@ export const buildRecordSchema = z.object({
     .string()
     .optional()
     .describe('The fixed copy of the Dockerfile the build used, when fixes applied.'),
-  owner_pid: z.number().int().describe('Process that runs the build (to detect interrupted builds).'),
+  owner_pid: z
+    .number()
+    .int()
+    .describe('The worker process that runs the build (to detect interrupted builds; it outlives servers and CLIs).'),
+  owner_start_ticks: z
+    .string()
+    .optional()
+    .describe('Start time of that process (clock ticks since boot), so a reused pid is not taken for it.'),
   warnings: z
     .array(z.string())
     .optional()

@@ -3,17 +3,52 @@ import path from 'node:path';
 import type { BuildPorts, BuildRequest, BuildTarget } from '../build-model/attempt.js';
 import type { BuildEvent } from '../build-model/events.js';
 import type { BuildError, BuildRecord } from '../build-model/record-schema.js';
+import { currentProcessIdentity, type ProcessIdentity } from './process-identity.js';
 import type { BuildRecordStore } from './record-store.js';
 
 export interface BuildServiceDeps {
   store: BuildRecordStore;
   now?: () => Date;
+  /** The process that runs the builds, written into each record so others can tell a live build from a dead one. */
+  owner?: ProcessIdentity;
 }
 
 interface ActiveBuild {
   controller: AbortController;
   record: BuildRecord;
   done: Promise<BuildRecord>;
+}
+
+/** A new build's record, as the starting process queues it and as the attempt loop begins it. */
+export function newBuildRecord(options: {
+  buildId: string;
+  request: BuildRequest;
+  target: Pick<BuildTarget, 'mode' | 'region' | 'warnings'>;
+  logFile: string;
+  owner: ProcessIdentity;
+  createdAt: string;
+}): BuildRecord {
+  const { request, target, owner } = options;
+  return {
+    build_id: options.buildId,
+    mode: target.mode,
+    ...(target.region ? { region: target.region } : {}),
+    ...(target.warnings?.length ? { warnings: target.warnings } : {}),
+    status: 'queued',
+    phase: 'queued',
+    image_name: request.imageRef,
+    context: request.contextDir,
+    dockerfile: request.dockerfile,
+    attempt: 0,
+    max_attempts: request.maxAttempts,
+    attempts: [],
+    fixes_applied: [],
+    progress: { steps_done: 0, message: 'queued' },
+    created_at: options.createdAt,
+    log_file: options.logFile,
+    owner_pid: owner.pid,
+    ...(owner.startTicks ? { owner_start_ticks: owner.startTicks } : {}),
+  };
 }
 
 /** Runs builds in the background, keeps their records, and lets callers follow, wait for and cancel them. */
@@ -28,27 +63,20 @@ export class BuildService {
     this.events.setMaxListeners(0);
   }
 
-  async start(buildId: string, request: BuildRequest, target: BuildTarget): Promise<BuildRecord> {
+  /**
+   * Starts a build's attempt loop in this process. `queued` is the record the starting process wrote, when there is
+   * one (a worker continues it: same creation time and warnings).
+   */
+  async start(buildId: string, request: BuildRequest, target: BuildTarget, queued?: BuildRecord): Promise<BuildRecord> {
     const { logFile, workDir } = await this.deps.store.prepare(buildId);
-    const record: BuildRecord = {
-      build_id: buildId,
-      mode: target.mode,
-      ...(target.region ? { region: target.region } : {}),
-      ...(target.warnings?.length ? { warnings: target.warnings } : {}),
-      status: 'queued',
-      phase: 'queued',
-      image_name: request.imageRef,
-      context: request.contextDir,
-      dockerfile: request.dockerfile,
-      attempt: 0,
-      max_attempts: request.maxAttempts,
-      attempts: [],
-      fixes_applied: [],
-      progress: { steps_done: 0, message: 'queued' },
-      created_at: this.now().toISOString(),
-      log_file: logFile,
-      owner_pid: process.pid,
-    };
+    const record = newBuildRecord({
+      buildId,
+      request,
+      target,
+      logFile,
+      owner: this.deps.owner ?? currentProcessIdentity(),
+      createdAt: queued?.created_at ?? this.now().toISOString(),
+    });
     await this.deps.store.save(record);
     const controller = new AbortController();
     const timeout = setTimeout(() => controller.abort(new Error('timeout')), request.timeoutSeconds * 1000);
@@ -68,6 +96,11 @@ export class BuildService {
 
   isActive(buildId: string): boolean {
     return this.active.has(buildId);
+  }
+
+  /** Resolves with the final record once a build running here ends; undefined when none runs here. */
+  whenDone(buildId: string): Promise<BuildRecord> | undefined {
+    return this.active.get(buildId)?.done;
   }
 
   /** Resolves when the build's status or phase differs from the given ones, it ends, or the time runs out. */

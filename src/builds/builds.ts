@@ -10,22 +10,38 @@ import type { CommandRunner } from '../util/command-runner.js';
 import { InputError } from '../util/errors.js';
 import { readLogTail } from '../util/log-tail.js';
 import type { BuildImageParams, BuildRefusal, BuildsApi } from '../build-model/api.js';
-import type { BuildPorts, BuildRequest, BuildTarget } from '../build-model/attempt.js';
-import { BuildService } from './build-service.js';
+import type { BuildRequest } from '../build-model/attempt.js';
+import { TERMINAL_STATUSES } from '../build-model/record-schema.js';
+import { removeSmokeContainers } from '../smoke/smoke-tester.js';
+import { newBuildRecord } from './build-service.js';
+import { followEventLog } from './event-log.js';
+import type { TargetSpec } from './job.js';
+import { currentProcessIdentity } from './process-identity.js';
+import { smokeRunIdFor } from './target-ports.js';
+import type { WorkerLauncher } from './worker-launcher.js';
 import type { CodeBuildLaunch, CodeBuildRunner } from '../codebuild/codebuild-runner.js';
-import { codebuildPorts } from './codebuild-ports.js';
 import type { BuildEvent } from '../build-model/events.js';
-import { planAfterFailure, prepareSources, writeFixesToContext } from './fixes.js';
+import type { BuildProgressState } from '../build-model/api.js';
+import { prepareSources } from './fixes.js';
 import { dockerBuildCommand, validateImageRef } from '../docker/build-args.js';
-import { LocalDockerBuilder } from '../docker/local-builder.js';
-import { ExecaProcessSpawner } from '../docker/process-spawner.js';
 import type { BuildRecord } from '../build-model/record-schema.js';
-import { BuildRecordStore } from './record-store.js';
+import { BuildRecordStore, interruptedRecord } from './record-store.js';
 
 export interface BuildsDeps {
   config: Config;
   env: NodeJS.ProcessEnv;
   runner: CommandRunner;
+  /** Starts the detached process that runs a build (the server and the CLI only read its record afterwards). */
+  launcher: WorkerLauncher;
+  /** How often waiters look at a running build's record. */
+  pollMs?: number;
+}
+
+/** Where a build was decided to run, with what its record shows about that choice. */
+interface ChosenTarget {
+  spec: TargetSpec;
+  region?: string;
+  warnings: string[];
 }
 
 const DOCKER_STATUS_TTL_MS = 60_000;
@@ -71,8 +87,7 @@ async function resolveSources(params: BuildImageParams): Promise<{ contextDir: s
 
 export class Builds implements BuildsApi {
   private readonly store: BuildRecordStore;
-  private readonly service: BuildService;
-  private readonly builder: LocalDockerBuilder;
+  private readonly pollMs: number;
   /**
    * Docker status per use_sudo. A reachable daemon is trusted for a short while, so back-to-back builds do not pay
    * for four docker CLI calls each; a daemon that went away in between shows up as the build's own failure.
@@ -81,8 +96,7 @@ export class Builds implements BuildsApi {
 
   constructor(private readonly deps: BuildsDeps) {
     this.store = new BuildRecordStore(deps.config.stateDir);
-    this.builder = new LocalDockerBuilder({ spawner: new ExecaProcessSpawner(), runner: deps.runner });
-    this.service = new BuildService({ store: this.store });
+    this.pollMs = deps.pollMs ?? 200;
   }
 
   private smokeTester(useSudo: boolean): SmokeTester {
@@ -94,51 +108,19 @@ export class Builds implements BuildsApi {
     });
   }
 
-  private localPorts(): BuildPorts {
-    const docker = this.deps.config.dockerCommand;
+  /** The probe's decision for a local build, handed to the worker as data. */
+  private localTarget(useSudo: boolean): ChosenTarget {
+    const status = this.dockerStatus.get(useSudo)?.status;
     return {
-      prepare: (request, workDir) => prepareSources(request, workDir),
-      runAttempt: async (request, input) => {
-        const status = this.dockerStatus.get(request.useSudo)?.status;
-        const result = await this.builder.build(
-          {
-            contextDir: input.contextDir,
-            dockerfilePath: input.dockerfilePath,
-            imageRef: request.imageRef,
-            buildArgs: request.buildArgs,
-            target: request.target,
-            platform: request.platform,
-            noCache: request.noCache,
-            pull: request.pull,
-            labels: request.labels,
-            builder: status?.builder.selected ?? 'legacy',
-            useSudo: request.useSudo,
-            dockerPath: status?.cli.path ?? docker,
-            logFile: input.logFile,
-            timeoutMs: request.timeoutSeconds * 1000,
-          },
-          { onEvent: input.onEvent, signal: input.signal },
-        );
-        return {
-          success: result.success,
-          cancelled: result.cancelled,
-          builder: result.builder,
-          imageId: result.imageId,
-          failedStep: result.failedStep
-            ? { instruction: result.failedStep.instruction, dockerfileLine: result.failedStep.dockerfileLine }
-            : undefined,
-          errorMessage: result.errorMessage,
-          logFile: result.logFile,
-        };
+      spec: {
+        mode: 'local',
+        docker: {
+          path: status?.cli.path ?? this.deps.config.dockerCommand,
+          useSudo,
+          builder: status?.builder.selected ?? 'legacy',
+        },
       },
-      planAfterFailure: (request, outcome, prepared, workDir) => planAfterFailure(request, outcome, prepared, workDir),
-      smokeTest: (request, imageRef, signal) =>
-        this.smokeTester(request.useSudo).run({ image: imageRef, commands: request.smokeCommands }, { signal }),
-      writeFixes: (request, prepared) => writeFixesToContext(request, prepared),
-      imageInfo: async (imageRef) => {
-        const info = await this.builder.imageInfo(imageRef, { dockerPath: docker });
-        return { id: info?.id, sizeBytes: info?.sizeBytes };
-      },
+      warnings: [],
     };
   }
 
@@ -157,7 +139,7 @@ export class Builds implements BuildsApi {
     params: BuildImageParams,
     region: string,
     reason: string,
-  ): Promise<BuildTarget | BuildRefusal> {
+  ): Promise<ChosenTarget | BuildRefusal> {
     const runner = await this.runner();
     const check = await runner.checkProject(params.codebuildProject, region);
     if (!check.exists) {
@@ -169,16 +151,20 @@ export class Builds implements BuildsApi {
       };
     }
     return {
-      mode: 'codebuild',
+      spec: {
+        mode: 'codebuild',
+        region,
+        project: params.codebuildProject,
+        ...(params.s3Bucket ? { bucket: params.s3Bucket } : {}),
+      },
       region,
       warnings: [reason, CODEBUILD_CHARGES_WARNING, ...check.warnings].filter(Boolean),
-      ports: codebuildPorts({ runner, project: params.codebuildProject, region, bucket: params.s3Bucket }),
     };
   }
 
   /** The seed's detection order: forced modes, local Docker when it answers, CodeBuild when credentials resolve. */
-  private async chooseTarget(params: BuildImageParams): Promise<BuildTarget | BuildRefusal> {
-    const local: BuildTarget = { mode: 'local', ports: this.localPorts() };
+  private async chooseTarget(params: BuildImageParams): Promise<ChosenTarget | BuildRefusal> {
+    const local = () => this.localTarget(params.useSudo);
     const awsStatus = () =>
       probeAws({
         runner: this.deps.runner,
@@ -200,7 +186,7 @@ export class Builds implements BuildsApi {
       return this.codebuildTarget(params, aws.region.name, 'force_codebuild is set.');
     }
     const cached = this.dockerStatus.get(params.useSudo);
-    if (cached && Date.now() - cached.at < DOCKER_STATUS_TTL_MS) return local;
+    if (cached && Date.now() - cached.at < DOCKER_STATUS_TTL_MS) return local();
     const docker = await probeDocker({
       runner: this.deps.runner,
       dockerCommand: this.deps.config.dockerCommand,
@@ -210,7 +196,7 @@ export class Builds implements BuildsApi {
     });
     if (docker.daemon.state === 'reachable') {
       this.dockerStatus.set(params.useSudo, { status: docker, at: Date.now() });
-      return local;
+      return local();
     }
     this.dockerStatus.delete(params.useSudo);
     const dockerProblem = `Docker is ${docker.daemon.state}${docker.daemon.error ? `: ${docker.daemon.error}` : ''}.`;
@@ -267,24 +253,66 @@ export class Builds implements BuildsApi {
     return request;
   }
 
+  /**
+   * Validates the call, decides where it builds, queues its record and job, and starts the worker that runs it.
+   * Returns the queued record at once: the build goes on whatever happens to this process.
+   */
   async start(params: BuildImageParams): Promise<BuildRecord | BuildRefusal> {
     const request = await this.requestFor(params);
     const target = await this.chooseTarget(params);
     if ('refused' in target) return target;
-    return this.service.start(BuildRecordStore.newId(target.mode), request, target);
+    return this.launch(request, target);
+  }
+
+  private async launch(request: BuildRequest, target: ChosenTarget): Promise<BuildRecord> {
+    const buildId = BuildRecordStore.newId(target.spec.mode);
+    const { logFile } = await this.store.prepare(buildId);
+    const record = newBuildRecord({
+      buildId,
+      request,
+      target: { mode: target.spec.mode, region: target.region, warnings: target.warnings },
+      logFile,
+      owner: currentProcessIdentity(),
+      createdAt: new Date().toISOString(),
+    });
+    await this.store.saveJob({ version: 1, buildId, request, target: target.spec });
+    await this.store.save(record);
+    try {
+      await this.deps.launcher.launch(buildId);
+    } catch (error) {
+      const failed: BuildRecord = {
+        ...record,
+        status: 'failed',
+        phase: 'finished',
+        ended_at: new Date().toISOString(),
+        error: {
+          kind: 'worker-start-failed',
+          summary: `The build's worker process could not start: ${(error as Error).message}`,
+          excerpt: '',
+          next_step: 'Check that node can start here (PATH, memory, process limits), then run build_image again.',
+        },
+      };
+      await this.store.save(failed);
+      return failed;
+    }
+    return record;
   }
 
   /**
    * The seed's --no-wait: on the CodeBuild path, applies the analyser's fixes, uploads and starts the build, and
-   * returns its id (`project:uuid`) without following it. Local builds cannot outlive their process: `local`.
+   * returns its id (`project:uuid`) without following it. A local build starts its worker and returns its record.
    */
   async startDetached(
     params: BuildImageParams,
-  ): Promise<BuildRefusal | { mode: 'local' } | { mode: 'codebuild'; launch: CodeBuildLaunch; warnings: string[] }> {
+  ): Promise<
+    | BuildRefusal
+    | { mode: 'local'; record: BuildRecord }
+    | { mode: 'codebuild'; launch: CodeBuildLaunch; warnings: string[] }
+  > {
     const request = await this.requestFor(params);
     const target = await this.chooseTarget(params);
     if ('refused' in target) return target;
-    if (target.mode === 'local') return { mode: 'local' };
+    if (target.spec.mode === 'local') return { mode: 'local', record: await this.launch(request, target) };
     const { workDir } = await this.store.prepare(BuildRecordStore.newId('codebuild'));
     const { prepared } = await prepareSources(request, workDir);
     const runner = await this.runner();
@@ -309,48 +337,152 @@ export class Builds implements BuildsApi {
 
   /** By this tool's build id, or by the CodeBuild id (`project:uuid`) of one of its attempts. */
   async get(buildId: string): Promise<BuildRecord | undefined> {
-    const record = await this.service.get(buildId);
+    const record = await this.load(buildId);
     if (record || !buildId.includes(':')) return record;
     const owner = (await this.store.list(200)).find((candidate) =>
       candidate.attempts.some((attempt) => attempt.codebuild_build_id === buildId),
     );
-    return owner && this.service.get(owner.build_id);
+    return owner && this.load(owner.build_id);
   }
 
-  isActive(buildId: string): boolean {
-    return this.service.isActive(buildId);
+  /** A record; one whose worker died is swept first (its leftovers stopped) and comes back interrupted. */
+  private async load(buildId: string): Promise<BuildRecord | undefined> {
+    if (!BuildRecordStore.isValidId(buildId)) return undefined;
+    const raw = await this.store.loadRaw(buildId);
+    if (!raw || TERMINAL_STATUSES.includes(raw.status) || this.store.workerAlive(raw)) return raw;
+    return this.sweep(raw, 'interrupted');
   }
 
-  waitForChange(buildId: string, timeoutMs: number, signal?: AbortSignal): Promise<BuildRecord | undefined> {
-    return this.service.waitForChange(buildId, timeoutMs, signal);
+  /**
+   * Ends a build whose worker is gone: stops what the worker left running (the docker client in its process group,
+   * the build's smoke containers) and writes the final record. One process wins the sweep; the others read it.
+   */
+  private async sweep(raw: BuildRecord, status: 'interrupted' | 'cancelled'): Promise<BuildRecord> {
+    const ended =
+      status === 'interrupted'
+        ? interruptedRecord(raw, new Date())
+        : {
+            ...raw,
+            status,
+            phase: 'finished' as const,
+            ended_at: new Date().toISOString(),
+            error: {
+              kind: 'cancelled',
+              summary: 'The build was cancelled.',
+              excerpt: '',
+              next_step: 'Start it again with build_image when wanted.',
+            },
+          };
+    const release = await this.store.claimSweep(raw.build_id);
+    if (!release) return ended;
+    try {
+      // A record still queued names the process that started the worker, not a worker's own group: leave it be.
+      if (raw.status !== 'queued') stopProcessGroup(raw.owner_pid);
+      const job = await this.store.loadJob(raw.build_id).catch(() => undefined);
+      if (job?.target.mode === 'local') {
+        await removeSmokeContainers({
+          runner: this.deps.runner,
+          dockerCommand: job.target.docker.path,
+          useSudo: job.target.docker.useSudo,
+          env: this.deps.env,
+          runId: smokeRunIdFor(raw.build_id),
+          timeoutMs: 10_000,
+        }).catch(() => undefined);
+      }
+      const latest = await this.store.loadRaw(raw.build_id);
+      if (latest && TERMINAL_STATUSES.includes(latest.status)) return latest;
+      await this.store.save(ended);
+      return ended;
+    } finally {
+      await release();
+    }
   }
 
+  /** True while the build's worker runs (on this machine, whichever process started it). */
+  async isActive(buildId: string): Promise<boolean> {
+    const raw = await this.store.loadRaw(buildId).catch(() => undefined);
+    return raw !== undefined && this.store.workerAlive(raw);
+  }
+
+  private async poll(
+    buildId: string,
+    timeoutMs: number,
+    signal: AbortSignal | undefined,
+    done: (record: BuildRecord) => boolean,
+  ): Promise<BuildRecord | undefined> {
+    const deadline = Date.now() + Math.max(0, timeoutMs);
+    let record = await this.get(buildId);
+    while (record && !done(record) && Date.now() < deadline && !signal?.aborted) {
+      await sleep(Math.min(this.pollMs, deadline - Date.now()), signal);
+      record = (await this.get(buildId)) ?? record;
+    }
+    return record;
+  }
+
+  /** Resolves when the build's status or phase differs from now, it ends, or the time runs out. */
+  async waitForChange(buildId: string, timeoutMs: number, signal?: AbortSignal): Promise<BuildRecord | undefined> {
+    const first = await this.get(buildId);
+    if (!first || timeoutMs <= 0) return first;
+    return this.poll(
+      first.build_id,
+      timeoutMs,
+      signal,
+      (record) => record.status !== first.status || record.phase !== first.phase || isOver(record),
+    );
+  }
+
+  /** Waits until the build ends or `timeoutMs` passes; returns the record either way. */
   waitForEnd(buildId: string, timeoutMs: number, signal?: AbortSignal): Promise<BuildRecord | undefined> {
-    return this.service.waitForEnd(buildId, timeoutMs, signal);
+    return this.poll(buildId, timeoutMs, signal, isOver);
   }
 
-  cancel(buildId: string): Promise<boolean> {
-    return this.service.cancel(buildId);
-  }
-
-  cancelAll(): Promise<void> {
-    return this.service.cancelAll();
+  /**
+   * Stops a running build from any process on this machine: its worker is asked to stop (SIGTERM), which stops
+   * docker build or CodeBuild and any smoke container and records `cancelled`. Returns false when it was not running.
+   */
+  async cancel(buildId: string): Promise<boolean> {
+    const raw = await this.store.loadRaw(buildId);
+    if (!raw || isOver(raw)) return false;
+    if (!this.store.workerAlive(raw)) {
+      await this.sweep(raw, raw.status === 'queued' ? 'cancelled' : 'interrupted');
+      return raw.status === 'queued';
+    }
+    try {
+      process.kill(raw.owner_pid, 'SIGTERM');
+    } catch {
+      // Gone between the check and the signal: the sweep below ends it.
+    }
+    const ended = await this.waitForEnd(buildId, 20_000);
+    if (ended && !isOver(ended)) {
+      const latest = await this.store.loadRaw(buildId);
+      if (latest && !this.store.workerAlive(latest)) await this.sweep(latest, 'cancelled');
+    }
+    return true;
   }
 
   list(limit: number): Promise<BuildRecord[]> {
-    return this.store.list(limit);
+    return this.store.ids().then(async (ids) => {
+      const records = await Promise.all(ids.map((id) => this.load(id).catch(() => undefined)));
+      return records
+        .filter((record): record is BuildRecord => record !== undefined)
+        .sort((a, b) => b.created_at.localeCompare(a.created_at))
+        .slice(0, limit);
+    });
   }
 
   logTail(record: BuildRecord, lines: number): Promise<string[]> {
     return readLogTail(record.log_file, lines);
   }
 
-  subscribe(buildId: string, listener: (event: BuildEvent, record: BuildRecord) => void): () => void {
-    const onEvent = (id: string, event: BuildEvent, record: BuildRecord) => {
-      if (id === buildId) listener(event, record);
-    };
-    this.service.events.on('event', onEvent);
-    return () => this.service.events.off('event', onEvent);
+  /**
+   * Follows one build's event log from its first event, calling the listener for each; the returned function stops
+   * following and resolves once nothing more will be delivered.
+   */
+  subscribe(buildId: string, listener: (event: BuildEvent, state: BuildProgressState) => void): () => Promise<void> {
+    const follower = followEventLog(this.store.eventLogFile(buildId), (line) =>
+      listener(line.event, { attempt: line.attempt, progress: line.progress }),
+    );
+    return follower.stop;
   }
 
   smokeTest(input: Parameters<BuildsApi['smokeTest']>[0], signal: AbortSignal): Promise<SmokeResult> {
@@ -365,4 +497,34 @@ export class Builds implements BuildsApi {
       { signal },
     );
   }
+}
+
+function isOver(record: BuildRecord): boolean {
+  return TERMINAL_STATUSES.includes(record.status);
+}
+
+function sleep(ms: number, signal?: AbortSignal): Promise<void> {
+  return new Promise((resolve) => {
+    const timer = setTimeout(done, Math.max(0, ms));
+    function done() {
+      clearTimeout(timer);
+      signal?.removeEventListener('abort', done);
+      resolve();
+    }
+    signal?.addEventListener('abort', done, { once: true });
+  });
+}
+
+/** Stops what a dead worker left in its process group (the worker led its own): TERM first, KILL shortly after. */
+function stopProcessGroup(groupId: number): void {
+  const signal = (name: NodeJS.Signals) => {
+    try {
+      process.kill(-groupId, name);
+      return true;
+    } catch {
+      return false;
+    }
+  };
+  if (!signal('SIGTERM')) return;
+  setTimeout(() => signal('SIGKILL'), 3000).unref();
 }

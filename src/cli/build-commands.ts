@@ -1,5 +1,5 @@
 import { Command, Option } from 'commander';
-import type { BuildImageParams } from '../build-model/api.js';
+import type { BuildImageParams, BuildProgressState } from '../build-model/api.js';
 import type { Builds } from '../builds/builds.js';
 import type { BuildEvent } from '../build-model/events.js';
 import type { BuildRecord } from '../build-model/record-schema.js';
@@ -33,13 +33,13 @@ export function seedResult(record: BuildRecord) {
 }
 
 /** Progress for people on stderr: a rewritten line on a terminal, plain lines otherwise. */
-function progressPrinter(verbose: boolean): (event: BuildEvent, record: BuildRecord) => void {
+function progressPrinter(verbose: boolean): (event: BuildEvent, state: BuildProgressState) => void {
   const tty = process.stderr.isTTY === true;
-  return (event, record) => {
+  return (event, state) => {
     if (!verbose) return;
     if (event.type === 'step-started') {
-      const total = record.progress.steps_total ? `/${record.progress.steps_total}` : '';
-      const line = `[${record.progress.steps_done}${total}] ${event.instruction}`.slice(
+      const total = state.progress.steps_total ? `/${state.progress.steps_total}` : '';
+      const line = `[${state.progress.steps_done}${total}] ${event.instruction}`.slice(
         0,
         (process.stderr.columns ?? 120) - 1,
       );
@@ -93,7 +93,7 @@ export function addBuildCommands(
     .option('--s3-bucket <bucket>', 'S3 bucket for the CodeBuild source (default: auto-generated)')
     .option('--region <region>', `AWS region (default: AWS_REGION, AWS_DEFAULT_REGION, profile, ${DEFAULT_REGION})`)
     .option('--wait', 'wait for completion (default)', true)
-    .option('--no-wait', 'CodeBuild: start the build and print its id (project:uuid) at once; local builds always wait')
+    .option('--no-wait', 'start the build and print its id at once (CodeBuild: project:uuid); follow it with `status`')
     .option('--timeout <seconds>', 'build timeout in seconds', positiveInt('timeout', 8 * 3600), 3600)
     .option('--verbose', 'progress on stderr (default)', true)
     .option('--quiet', 'no progress on stderr')
@@ -133,22 +133,33 @@ export function addBuildCommands(
           setExitCode(1);
           return;
         }
-        if (detached.mode === 'codebuild') {
-          for (const warning of detached.warnings) note(`warning: ${warning}`);
-          const id = detached.launch.codebuildBuildId;
+        if (detached.mode === 'local') {
+          const record = detached.record;
           printJson({
             success: null,
-            status: 'running',
-            image_name: `${params.imageName}:${params.imageTag}`,
-            mode: 'codebuild',
-            build_id: id,
-            console_url: detached.launch.consoleUrl,
-            cost_estimate: detached.launch.costEstimate,
-            next_step: `docker-image-builder status ${id}`,
+            status: record.status,
+            image_name: record.image_name,
+            mode: 'local',
+            build_id: record.build_id,
+            log_file: record.log_file,
+            next_step: `docker-image-builder status ${record.build_id}`,
           });
+          setExitCode(record.status === 'failed' ? 1 : 0);
           return;
         }
-        note('Local builds run in this process, so this one is waited for (--no-wait applies to CodeBuild).');
+        for (const warning of detached.warnings) note(`warning: ${warning}`);
+        const id = detached.launch.codebuildBuildId;
+        printJson({
+          success: null,
+          status: 'running',
+          image_name: `${params.imageName}:${params.imageTag}`,
+          mode: 'codebuild',
+          build_id: id,
+          console_url: detached.launch.consoleUrl,
+          cost_estimate: detached.launch.costEstimate,
+          next_step: `docker-image-builder status ${id}`,
+        });
+        return;
       }
       const started = await api.start(params);
       if ('refused' in started) {
@@ -162,11 +173,12 @@ export function addBuildCommands(
       if (verbose)
         note(`build ${started.build_id} (${started.mode}): ${started.image_name} (log: ${started.log_file})`);
       const unsubscribe = api.subscribe(started.build_id, progressPrinter(verbose));
+      // Ctrl-C stops the build this command waits on; closing the terminal leaves it running in its worker.
       const cancel = () => void api.cancel(started.build_id);
       process.once('SIGINT', cancel);
       const record = (await api.waitForEnd(started.build_id, params.timeoutSeconds * 1000 + 60_000)) ?? started;
       process.off('SIGINT', cancel);
-      unsubscribe();
+      await unsubscribe();
       printJson(seedResult(record));
       if (verbose) note(`${record.status}: ${nextStepFor(record)}`);
       setExitCode(record.status === 'succeeded' ? 0 : 1);
@@ -227,7 +239,7 @@ export function addBuildCommands(
 
   program
     .command('cancel')
-    .description('Cancel a build running in this process (local builds run in the process that started them).')
+    .description('Cancel a running build, whichever server or CLI on this machine started it.')
     .argument('<build-id>', 'build id')
     .action(async (buildId: string) => {
       const api = await builds();
@@ -235,11 +247,7 @@ export function addBuildCommands(
       if (!record)
         throw new InputError('build-id', `no build "${buildId}" is known here`, 'See the ids printed by `build`.');
       const cancelled = await api.cancel(buildId);
-      if (!cancelled && (record.status === 'running' || record.status === 'queued')) {
-        note(
-          'That build runs in another process (an MCP server or another CLI); cancel it there (cancel_build or Ctrl-C).',
-        );
-      }
+      if (!cancelled) note(`Build ${buildId} was not running (status ${record.status}); nothing to cancel.`);
       printJson({ build_id: buildId, cancelled, status: (await api.get(buildId))?.status ?? record.status });
       setExitCode(cancelled ? 0 : 1);
     });

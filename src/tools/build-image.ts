@@ -50,19 +50,27 @@ export class ProgressCounter {
 }
 
 /** Forwards a build's events as MCP progress and throttled log notifications while the request is open. */
-function forwardProgress(builds: BuildsApi, buildId: string, context: ToolContext, perSecond: number): () => void {
+function forwardProgress(
+  builds: BuildsApi,
+  buildId: string,
+  context: ToolContext,
+  perSecond: number,
+): () => Promise<void> {
   let pending: string[] = [];
   let dropped = 0;
+  let open = true;
   const counter = new ProgressCounter();
   const flush = () => {
-    if (pending.length === 0 && dropped === 0) return;
+    if (!open || (pending.length === 0 && dropped === 0)) return;
     const lines = pending.join('\n') + (dropped > 0 ? `\n… ${dropped} more line(s) in the log file` : '');
     pending = [];
     dropped = 0;
     void context.log('info', lines).catch(() => undefined);
   };
   const timer = setInterval(flush, 1000 / perSecond);
-  const unsubscribe = builds.subscribe(buildId, (event: BuildEvent, record) => {
+  const unsubscribe = builds.subscribe(buildId, (event: BuildEvent, state) => {
+    // Nothing goes out for a request that has answered or was cancelled (some clients drop the connection then).
+    if (!open || context.signal.aborted) return;
     if (event.type === 'warning') {
       void context.log('warning', event.message).catch(() => undefined);
       return;
@@ -74,18 +82,28 @@ function forwardProgress(builds: BuildsApi, buildId: string, context: ToolContex
       return;
     }
     if (event.type === 'step-started' || event.type === 'step-done' || event.type === 'step-cached') {
-      const value = counter.next(record.attempt, event.completedSteps, event.totalSteps, event.type === 'step-started');
+      const value = counter.next(state.attempt, event.completedSteps, event.totalSteps, event.type === 'step-started');
       if (!value) return;
       const message =
-        event.type === 'step-started' ? `attempt ${record.attempt}: ${event.instruction}` : record.progress.message;
+        event.type === 'step-started' ? `attempt ${state.attempt}: ${event.instruction}` : state.progress.message;
       void context.progress(value.progress, value.total, message.slice(0, 200)).catch(() => undefined);
     }
   });
-  return () => {
+  return async () => {
     clearInterval(timer);
-    unsubscribe();
-    flush();
+    await unsubscribe();
+    if (!context.signal.aborted) flush();
+    open = false;
   };
+}
+
+/**
+ * A cancellation whose reason says the client's own request timed out is the client giving up waiting, not asking to
+ * stop: the build goes on (its id reached the client in the progress messages) and get_build_status follows it.
+ */
+export function isClientTimeout(reason: unknown): boolean {
+  const text = reason instanceof Error ? reason.message : String(reason ?? '');
+  return /timed?[ -]?out|timeout/i.test(text);
 }
 
 export function buildImageTool(deps: BuildImageToolDeps) {
@@ -96,7 +114,8 @@ export function buildImageTool(deps: BuildImageToolDeps) {
       'Builds a Docker image from a Dockerfile: analyses and fixes PyTorch/CUDA conflicts first, builds with live progress, ' +
       'diagnoses a failed build from its log, fixes and retries (up to max_attempts), then smoke-tests the image. ' +
       'With wait (default) it returns when the build ends or, for long builds, after a short soft deadline with status ' +
-      '"running": then call get_build_status with the build_id. Cancelling this request stops the build. ' +
+      '"running": then call get_build_status with the build_id. The build runs in a worker process of its own: closing ' +
+      'the client or restarting the server does not stop it; cancel_build or cancelling this request does. ' +
       'The Dockerfile is never modified unless write_fixes is true (builds use a fixed copy).',
     inputSchema: {
       context: sourceFields.context,
@@ -220,15 +239,16 @@ export function buildImageTool(deps: BuildImageToolDeps) {
       let record = started;
       if (input.wait) {
         const stopForwarding = forwardProgress(builds, record.build_id, context, deps.logMessagesPerSecond ?? 2);
-        const onAbort = () => void builds.cancel(record.build_id);
+        const onAbort = () => {
+          if (!isClientTimeout(context.signal.reason)) void builds.cancel(record.build_id);
+        };
         context.signal.addEventListener('abort', onAbort, { once: true });
         try {
           const softDeadlineMs = Math.min(deps.softDeadlineSeconds, input.timeout) * 1000;
           record = (await builds.waitForEnd(record.build_id, softDeadlineMs, context.signal)) ?? record;
-          if (context.signal.aborted) record = (await builds.waitForEnd(record.build_id, 15_000)) ?? record;
         } finally {
           context.signal.removeEventListener('abort', onAbort);
-          stopForwarding();
+          await stopForwarding();
         }
       }
       const result = await toBuildResult(builds, record, input.tail_lines);

@@ -28,7 +28,12 @@ export function getBuildStatusTool(builds: () => Promise<BuildsApi>) {
           `Wait up to this many seconds for the status or phase to change (0 answers at once; max ${MAX_WAIT_SECONDS}).`,
         ),
     },
-    outputSchema: { ...buildResultShape, active: z.boolean().describe('The build is running in this server process.') },
+    outputSchema: {
+      ...buildResultShape,
+      active: z
+        .boolean()
+        .describe("The build's worker process is running (any server or CLI on this machine may have started it)."),
+    },
     annotations: { readOnlyHint: true, idempotentHint: true, openWorldHint: false, destructiveHint: false },
     async handler(input, context) {
       const api = await builds();
@@ -42,7 +47,10 @@ export function getBuildStatusTool(builds: () => Promise<BuildsApi>) {
           'Use list_builds to see the builds this machine knows.',
         );
       }
-      const result = { ...(await toBuildResult(api, record, input.tail_lines)), active: api.isActive(record.build_id) };
+      const result = {
+        ...(await toBuildResult(api, record, input.tail_lines)),
+        active: await api.isActive(record.build_id),
+      };
       return { structured: result, summary: summarizeBuild(result) };
     },
   });

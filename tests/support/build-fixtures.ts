@@ -76,3 +76,15 @@ export function containersWithLabel(label: string): string[] {
     .split('\n')
     .filter(Boolean);
 }
+
+/** `docker build` processes of one image (its `-t NAME:TAG`), so a test looks only at the builds it started. */
+export function dockerBuildProcessesFor(imageRef: string): string[] {
+  return dockerBuildProcesses().filter((line) => line.includes(imageRef));
+}
+
+/** Containers of one image, running or stopped (a legacy builder's step container is one). */
+export function containersOfImage(imageRef: string): string[] {
+  return execFileSync('docker', ['ps', '-aq', '--filter', `ancestor=${imageRef}`], { encoding: 'utf8' })
+    .split('\n')
+    .filter(Boolean);
+}

@@ -1,0 +1,43 @@
+import { z } from 'zod';
+import type { BuildRequest } from '../build-model/attempt.js';
+
+/**
+ * Where a build runs, decided once by the process that starts it (from the probe) and handed to the worker as data,
+ * so the worker never decides again: local Docker with the CLI, sudo and builder the probe found, or a CodeBuild
+ * project in a region.
+ */
+export const targetSpecSchema = z.discriminatedUnion('mode', [
+  z.object({
+    mode: z.literal('local'),
+    docker: z.object({
+      /** The Docker CLI the probe found (a path, or the configured command when it could not be resolved). */
+      path: z.string().min(1),
+      useSudo: z.boolean(),
+      builder: z.enum(['buildkit', 'legacy']),
+    }),
+  }),
+  z.object({
+    mode: z.literal('codebuild'),
+    region: z.string().min(1),
+    project: z.string().min(1),
+    bucket: z.string().min(1).optional(),
+  }),
+]);
+
+export type TargetSpec = z.infer<typeof targetSpecSchema>;
+
+/** Everything a worker needs to run one build, written beside the record before the worker starts. */
+export interface BuildJob {
+  version: 1;
+  buildId: string;
+  request: BuildRequest;
+  target: TargetSpec;
+}
+
+export const buildJobSchema = z.object({
+  version: z.literal(1),
+  buildId: z.string().min(1),
+  // The request was validated by the starting process; the worker only needs it to round-trip intact.
+  request: z.custom<BuildRequest>((value) => typeof value === 'object' && value !== null),
+  target: targetSpecSchema,
+});

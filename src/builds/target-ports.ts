@@ -1,0 +1,92 @@
+import type { BuildPorts } from '../build-model/attempt.js';
+import type { CodeBuildRunner } from '../codebuild/codebuild-runner.js';
+import type { Config } from '../config.js';
+import { LocalDockerBuilder } from '../docker/local-builder.js';
+import { ExecaProcessSpawner } from '../docker/process-spawner.js';
+import { SmokeTester } from '../smoke/smoke-tester.js';
+import type { CommandRunner } from '../util/command-runner.js';
+import { codebuildPorts } from './codebuild-ports.js';
+import { planAfterFailure, prepareSources, writeFixesToContext } from './fixes.js';
+import type { TargetSpec } from './job.js';
+
+export interface TargetPortsDeps {
+  config: Config;
+  env: NodeJS.ProcessEnv;
+  runner: CommandRunner;
+  /** Loaded on the CodeBuild path only: the AWS SDK stays out of local builds. */
+  codebuildRunner: () => Promise<CodeBuildRunner>;
+}
+
+/** Smoke containers of a build carry its id in their run label, so a sweep after a crash finds exactly them. */
+export function smokeRunIdFor(buildId: string): string {
+  return buildId.replace(/[^A-Za-z0-9_.-]/g, '-').slice(0, 41);
+}
+
+function localPorts(
+  buildId: string,
+  docker: Extract<TargetSpec, { mode: 'local' }>['docker'],
+  deps: TargetPortsDeps,
+): BuildPorts {
+  const builder = new LocalDockerBuilder({ spawner: new ExecaProcessSpawner(), runner: deps.runner });
+  const smokeTester = new SmokeTester({
+    runner: deps.runner,
+    dockerCommand: docker.path,
+    useSudo: docker.useSudo,
+    env: deps.env,
+    idGenerator: () => smokeRunIdFor(buildId),
+  });
+  return {
+    prepare: (request, workDir) => prepareSources(request, workDir),
+    runAttempt: async (request, input) => {
+      const result = await builder.build(
+        {
+          contextDir: input.contextDir,
+          dockerfilePath: input.dockerfilePath,
+          imageRef: request.imageRef,
+          buildArgs: request.buildArgs,
+          target: request.target,
+          platform: request.platform,
+          noCache: request.noCache,
+          pull: request.pull,
+          labels: request.labels,
+          builder: docker.builder,
+          useSudo: docker.useSudo,
+          dockerPath: docker.path,
+          logFile: input.logFile,
+          timeoutMs: request.timeoutSeconds * 1000,
+        },
+        { onEvent: input.onEvent, signal: input.signal },
+      );
+      return {
+        success: result.success,
+        cancelled: result.cancelled,
+        builder: result.builder,
+        imageId: result.imageId,
+        failedStep: result.failedStep
+          ? { instruction: result.failedStep.instruction, dockerfileLine: result.failedStep.dockerfileLine }
+          : undefined,
+        errorMessage: result.errorMessage,
+        logFile: result.logFile,
+      };
+    },
+    planAfterFailure: (request, outcome, prepared, workDir) => planAfterFailure(request, outcome, prepared, workDir),
+    smokeTest: (request, imageRef, signal) =>
+      smokeTester.run({ image: imageRef, commands: request.smokeCommands }, { signal }),
+    writeFixes: (request, prepared) => writeFixesToContext(request, prepared),
+    imageInfo: async (imageRef) => {
+      const info = await builder.imageInfo(imageRef, { dockerPath: docker.path, useSudo: docker.useSudo });
+      return { id: info?.id, sizeBytes: info?.sizeBytes };
+    },
+  };
+}
+
+/** The attempt loop's ports for where the build was decided to run. */
+export async function portsFor(buildId: string, target: TargetSpec, deps: TargetPortsDeps): Promise<BuildPorts> {
+  if (target.mode === 'local') return localPorts(buildId, target.docker, deps);
+  return codebuildPorts({
+    runner: await deps.codebuildRunner(),
+    project: target.project,
+    region: target.region,
+    ...(target.bucket ? { bucket: target.bucket } : {}),
+  });
+}
