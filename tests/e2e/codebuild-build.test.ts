@@ -173,6 +173,37 @@ describe.skipIf(skipWithoutDocker)(
       expect(aws.count('codebuild', 'StopBuild')).toBeGreaterThan(0);
     });
 
+    it('a CodeBuild build goes on when its server shuts down: no StopBuild, and the next server sees it succeed', async () => {
+      const env = {
+        ...aws.env,
+        DOCKER_HOST: 'unix:///nonexistent/docker.sock',
+        DIB_STATE_DIR: await tempDir('state'),
+        HOME: await tempDir('home'),
+      };
+      const first = await startServer(env);
+      const context = await makeContext({ Dockerfile: `FROM ${TEST_BASE_IMAGE}\nRUN sleep 3 && echo kept > /kept\n` });
+      const stopsBefore = aws.count('codebuild', 'StopBuild');
+      const answer = await first.client.callTool({
+        name: 'build_image',
+        arguments: { context, image_name: imageName('outlives'), wait: false, smoke_test: false, no_cache: true },
+      });
+      const started = answer.structuredContent as unknown as BuildResult;
+      // Closing stdin is how a client ends a stdio server: it shuts down cleanly, as on an editor reload.
+      await first.close();
+      const second = await startServer(env);
+      let status = started;
+      for (let poll = 0; poll < 10 && !['succeeded', 'failed', 'cancelled'].includes(status.status); poll++) {
+        const next = await second.client.callTool({
+          name: 'get_build_status',
+          arguments: { build_id: started.build_id, wait_seconds: 20 },
+        });
+        status = next.structuredContent as unknown as BuildResult;
+      }
+      await second.close();
+      expect(status, JSON.stringify(status.record.error)).toMatchObject({ status: 'succeeded', success: true });
+      expect(aws.count('codebuild', 'StopBuild')).toBe(stopsBefore);
+    });
+
     it('CLI build --no-wait prints the CodeBuild id at once; CLI status follows it to SUCCEEDED', async () => {
       const context = await makeContext({ Dockerfile: `FROM ${TEST_BASE_IMAGE}\nRUN echo cli-detached > /cli.txt\n` });
       const env = {
