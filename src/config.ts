@@ -11,6 +11,8 @@ export interface Config {
   awsTimeoutMs: number;
   /** build_image with wait returns `running` after this many seconds so clients with 60 s limits never time out. */
   softDeadlineSeconds: number;
+  /** Longest silence between progress notifications while a call waits on a build (DIB_HEARTBEAT_SECONDS). */
+  heartbeatSeconds: number;
 }
 
 function positiveNumber(env: NodeJS.ProcessEnv, name: string, fallback: number): number {
@@ -36,5 +38,6 @@ export function loadConfig(env: NodeJS.ProcessEnv): Config {
     dockerTimeoutMs: positiveNumber(env, 'DIB_DOCKER_TIMEOUT_MS', 3_000),
     awsTimeoutMs: positiveNumber(env, 'DIB_AWS_TIMEOUT_MS', 2_500),
     softDeadlineSeconds: positiveNumber(env, 'DIB_SOFT_DEADLINE_SECONDS', 40),
+    heartbeatSeconds: positiveNumber(env, 'DIB_HEARTBEAT_SECONDS', 15),
   };
 }

@@ -14,6 +14,8 @@ export interface BuildImageToolDeps {
   softDeadlineSeconds: number;
   /** Most log notifications per second a build sends a client, so a chatty build cannot flood it. */
   logMessagesPerSecond?: number;
+  /** Longest silence between progress notifications while a call waits on a build (default 15 s). */
+  heartbeatSeconds?: number;
 }
 
 const stringRecord = z.record(z.string(), z.string());
@@ -36,17 +38,43 @@ export class ProgressCounter {
   private offset = 0;
   private attempt = 0;
   private last = -1;
+  private total: number | undefined;
+  /** Heartbeats since the last real step, and the value they climb from. */
+  private beats = 0;
+  private beatBase = 0;
 
   next(attempt: number, stepsDone: number, stepsTotal: number | undefined, started: boolean) {
     if (attempt !== this.attempt) {
-      this.offset = Math.ceil(Math.max(this.last, 0));
+      // Heartbeats before the first step stay below 0.5, under any real value of the first attempt.
+      this.offset = this.attempt === 0 ? 0 : Math.ceil(Math.max(this.last, 0));
       this.attempt = attempt;
     }
     const value = this.offset + stepsDone + (started ? 0.5 : 0);
     if (value <= this.last) return undefined;
     this.last = value;
-    return { progress: value, total: stepsTotal === undefined ? undefined : this.offset + stepsTotal };
+    this.beats = 0;
+    this.beatBase = value;
+    this.total = stepsTotal === undefined ? undefined : this.offset + stepsTotal;
+    return { progress: value, total: this.total };
   }
+
+  /**
+   * A value for a heartbeat: above every value so far and below the next whole step, however many beats come
+   * (each climbs half the remaining way less), so the next real step still counts as progress.
+   */
+  heartbeat() {
+    this.beats++;
+    const base = Math.max(this.beatBase, 0);
+    const ceiling = Math.floor(base) + 1;
+    const value = base + ((ceiling - base) / 2) * (this.beats / (this.beats + 1));
+    this.last = value;
+    return { progress: value, total: this.total };
+  }
+}
+
+function elapsed(since: number): string {
+  const seconds = Math.max(0, Math.round((Date.now() - since) / 1000));
+  return seconds < 60 ? `${seconds}s` : `${Math.floor(seconds / 60)}m${String(seconds % 60).padStart(2, '0')}s`;
 }
 
 /** Forwards a build's events as MCP progress and throttled log notifications while the request is open. */
@@ -54,12 +82,26 @@ function forwardProgress(
   builds: BuildsApi,
   buildId: string,
   context: ToolContext,
-  perSecond: number,
+  options: { perSecond: number; heartbeatMs: number; startedAt: number },
 ): () => Promise<void> {
   let pending: string[] = [];
   let dropped = 0;
   let open = true;
+  let lastSent = Date.now();
+  let step = 'queued';
   const counter = new ProgressCounter();
+  const send = (value: { progress: number; total?: number }, message: string) => {
+    lastSent = Date.now();
+    void context.progress(value.progress, value.total, message.slice(0, 200)).catch(() => undefined);
+  };
+  // Watchdogs count silence: a long quiet RUN still sends progress, with the step and the time it has taken.
+  const heartbeat = setInterval(
+    () => {
+      if (!open || context.signal.aborted || Date.now() - lastSent < options.heartbeatMs) return;
+      send(counter.heartbeat(), `${step} (running, ${elapsed(options.startedAt)} elapsed)`);
+    },
+    Math.min(options.heartbeatMs, 1000),
+  );
   const flush = () => {
     if (!open || (pending.length === 0 && dropped === 0)) return;
     const lines = pending.join('\n') + (dropped > 0 ? `\n… ${dropped} more line(s) in the log file` : '');
@@ -67,7 +109,7 @@ function forwardProgress(
     dropped = 0;
     void context.log('info', lines).catch(() => undefined);
   };
-  const timer = setInterval(flush, 1000 / perSecond);
+  const timer = setInterval(flush, 1000 / options.perSecond);
   const unsubscribe = builds.subscribe(buildId, (event: BuildEvent, state) => {
     // Nothing goes out for a request that has answered or was cancelled (some clients drop the connection then).
     if (!open || context.signal.aborted) return;
@@ -86,11 +128,13 @@ function forwardProgress(
       if (!value) return;
       const message =
         event.type === 'step-started' ? `attempt ${state.attempt}: ${event.instruction}` : state.progress.message;
-      void context.progress(value.progress, value.total, message.slice(0, 200)).catch(() => undefined);
+      step = message;
+      send(value, message);
     }
   });
   return async () => {
     clearInterval(timer);
+    clearInterval(heartbeat);
     await unsubscribe();
     if (!context.signal.aborted) flush();
     open = false;
@@ -238,7 +282,11 @@ export function buildImageTool(deps: BuildImageToolDeps) {
       }
       let record = started;
       if (input.wait) {
-        const stopForwarding = forwardProgress(builds, record.build_id, context, deps.logMessagesPerSecond ?? 2);
+        const stopForwarding = forwardProgress(builds, record.build_id, context, {
+          perSecond: deps.logMessagesPerSecond ?? 2,
+          heartbeatMs: (deps.heartbeatSeconds ?? 15) * 1000,
+          startedAt: Date.parse(record.created_at),
+        });
         const onAbort = () => {
           if (!isClientTimeout(context.signal.reason)) void builds.cancel(record.build_id);
         };

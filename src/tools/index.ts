@@ -13,7 +13,11 @@ export function createTools(deps: ServerDeps): AnyToolDefinition[] {
   return [
     detectEnvironmentTool(environmentDeps(deps)),
     analyzeDockerfileTool(),
-    buildImageTool({ builds: deps.builds, softDeadlineSeconds: deps.config.softDeadlineSeconds }),
+    buildImageTool({
+      builds: deps.builds,
+      softDeadlineSeconds: deps.config.softDeadlineSeconds,
+      heartbeatSeconds: deps.config.heartbeatSeconds,
+    }),
     getBuildStatusTool(deps.builds),
     listBuildsTool(deps.builds),
     cancelBuildTool(deps.builds),
