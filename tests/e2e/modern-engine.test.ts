@@ -4,7 +4,7 @@ import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { makeContext, tempDir } from '../support/build-fixtures.js';
 import { TEST_BASE_IMAGE } from '../support/docker.js';
-import { engines, type Engine } from '../support/engines.js';
+import { engines, ready, type Engine } from '../support/engines.js';
 import { builtServer, repoRoot } from '../support/mcp-client.js';
 
 /** One BuildKit SolveStatus, as `docker buildx build --progress=rawjson` prints it (one JSON object a line). */
@@ -72,17 +72,17 @@ function cli(engine: Engine, stateDir: string, args: string[], timeoutMs = 300_0
 }
 
 describe.each(engines('buildx'))('$title', (engine) => {
-  describe.skipIf(engine.skip)('Docker 26 + buildx, through the product and through buildx itself', () => {
+  if (!ready(engine)) return;
+  describe('Docker 26 + buildx, through the product and through buildx itself', () => {
     const tag = (suffix: string) => `dib-e2e-modern-${suffix}-${process.pid}`;
     const images: string[] = [];
     let stateDir: string;
 
     beforeAll(async () => {
-      engine.require();
       stateDir = await tempDir('modern-state');
     });
     afterAll(() => {
-      if (engine.available && images.length > 0) engine.docker(['image', 'rm', '-f', ...images]);
+      if (images.length > 0) engine.docker(['image', 'rm', '-f', ...images]);
     });
 
     it('detect reports the engine, its buildx and BuildKit as the builder', () => {
@@ -169,7 +169,11 @@ describe.each(engines('buildx'))('$title', (engine) => {
 
     it('pushes to the open registry, and to the one with logins only after docker login', async () => {
       const registry = engine.registry!;
-      const context = await makeContext({ Dockerfile: `FROM ${TEST_BASE_IMAGE}\nRUN echo pushed > /pushed.txt\n` });
+      // One small layer: the push measures the registries, not gzip of a 100 MB base layer on 2 cores.
+      const context = await makeContext({
+        Dockerfile: 'FROM scratch\nCOPY pushed.txt /pushed.txt\n',
+        'pushed.txt': `pushed by ${process.pid}\n`,
+      });
       const open = `${registry.open}/dib-e2e/push:${process.pid}`;
       const auth = `${registry.auth}/dib-e2e/push:${process.pid}`;
       images.push(open, auth);
@@ -204,7 +208,7 @@ describe.each(engines('buildx'))('$title', (engine) => {
       expect(login.status, login.stderr).toBe(0);
       const pushAuth = spawnSync('docker', ['push', auth], { env: { ...process.env, ...loginEnv }, encoding: 'utf8' });
       expect(pushAuth.status, pushAuth.stderr).toBe(0);
-    });
+    }, 180_000);
 
     it('builds for linux/arm64 through QEMU from the arm64 base', async () => {
       const context = await makeContext({ Dockerfile: `FROM ${engine.arm64Image}\nRUN echo "machine=$(uname -m)"\n` });

@@ -1,6 +1,7 @@
 import { spawnSync, type SpawnSyncReturns } from 'node:child_process';
 import { existsSync, readFileSync } from 'node:fs';
 import path from 'node:path';
+import { it } from 'vitest';
 import { dockerRequired } from './docker.js';
 
 /**
@@ -11,7 +12,9 @@ import { dockerRequired } from './docker.js';
  *   through QEMU, started by scripts/provision-modern-engine.sh, which writes the env file read here.
  *
  * An engine that does not answer is returned with `skip: true`, unless DIB_REQUIRE_DOCKER=1 (CI): then it is
- * returned with `skip: false` and `require()` (call it in a `beforeAll`) fails with the reason.
+ * returned with `skip: false` and `require()` fails with the reason. `ready(engine)` at the top of a
+ * `describe.each` body does both: it registers one test saying why (failed in CI, skipped elsewhere) and returns
+ * false, so the body can `return` before its real tests.
  */
 
 export type EngineName = 'host' | 'modern';
@@ -228,4 +231,15 @@ export function engines(...withCapabilities: Capability[]): Engine[] {
 
 export function engine(name: EngineName): Engine {
   return engines().find((candidate) => candidate.name === name)!;
+}
+
+/**
+ * For the top of a `describe.each(engines())` body: true when the engine answers. Otherwise registers one test,
+ * "<engine> is available", that fails with the reason under DIB_REQUIRE_DOCKER=1 and is skipped elsewhere, so a
+ * missing engine shows up in the counts as a failure rather than as skipped tests behind a failed hook.
+ */
+export function ready(engine: Engine): boolean {
+  if (engine.available) return true;
+  it.skipIf(engine.skip)(`${engine.name} engine is available`, () => engine.require());
+  return false;
 }
