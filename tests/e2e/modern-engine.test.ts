@@ -139,6 +139,33 @@ describe.each(engines('buildx'))('$title', (engine) => {
       expect(onHost.status).not.toBe(0);
     });
 
+    it('the CLI builds for linux/arm64 from the arm64 base, through QEMU', async () => {
+      const context = await makeContext({
+        Dockerfile: `FROM ${TEST_BASE_IMAGE}\nRUN echo "machine=$(uname -m) run=${process.pid}"\n`,
+      });
+      const name = tag('arm64');
+      images.push(`${name}:latest`);
+      const result = cli(engine, stateDir, [
+        'build',
+        '--context',
+        context,
+        '--image-name',
+        name,
+        '--platform',
+        'linux/arm64',
+        '--base-image',
+        engine.arm64Image!,
+        '--no-smoke-test',
+      ]);
+      expect(result.status, result.stderr).toBe(0);
+      const output = JSON.parse(result.stdout) as { success: boolean; log_file: string };
+      expect(output.success).toBe(true);
+      expect(await readFile(output.log_file, 'utf8')).toContain(`machine=aarch64 run=${process.pid}`);
+      expect(engine.docker(['image', 'inspect', '-f', '{{.Architecture}}', `${name}:latest`]).stdout.trim()).toBe(
+        'arm64',
+      );
+    });
+
     it('docker buildx build --progress=rawjson prints BuildKit status events as JSON lines', async () => {
       const context = await makeContext({
         Dockerfile: await readFile(OK_DOCKERFILE, 'utf8'),
