@@ -53,7 +53,10 @@ export interface Engine {
   context?: string;
   /** The host engine's container that runs this engine (for `docker exec` into its loopback). */
   container?: string;
+  /** The arm64 base image; undefined when provisioned with DIB_SKIP_ARM64=1. */
   arm64Image?: string;
+  /** Skip a test that needs the arm64 image (missing, and Docker not required; required, the test fails). */
+  skipArm64: boolean;
   /** Throws, with the reason, when the engine is not available. */
   require(): void;
   /** Runs the docker CLI (the one on PATH, or DIB_DOCKER) against this engine. */
@@ -113,13 +116,14 @@ function serverVersion(env: Record<string, string>): { version?: string; error?:
 }
 
 function makeEngine(
-  fields: Omit<Engine, 'skip' | 'require' | 'docker'> & { env: Record<string, string> },
+  fields: Omit<Engine, 'skip' | 'skipArm64' | 'require' | 'docker'> & { env: Record<string, string> },
   hint: string,
 ): Engine {
   const skip = !fields.available && !dockerRequired;
   return {
     ...fields,
     skip,
+    skipArm64: skip || (fields.arm64Image === undefined && !dockerRequired),
     require() {
       if (!fields.available) throw new Error(`The ${fields.name} engine is not available: ${fields.missing}. ${hint}`);
     },
@@ -212,7 +216,7 @@ function modernEngine(): Engine {
       registry,
       context: modern.context,
       container: modern.engineContainer,
-      arm64Image: modern.arm64Image,
+      arm64Image: modern.arm64Image || undefined,
     },
     hint,
   );
