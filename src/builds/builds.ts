@@ -16,7 +16,8 @@ import type { CodeBuildLaunch, CodeBuildRunner } from '../codebuild/codebuild-ru
 import { codebuildPorts } from './codebuild-ports.js';
 import type { BuildEvent } from '../build-model/events.js';
 import { planAfterFailure, prepareSources, writeFixesToContext } from './fixes.js';
-import { dockerBuildCommand, validateImageRef } from '../docker/build-args.js';
+import { dockerBuildArgs, validateImageRef } from '../docker/build-args.js';
+import { DockerClient, dockerInvocationFor } from '../docker/client.js';
 import { LocalDockerBuilder } from '../docker/local-builder.js';
 import { ExecaProcessSpawner } from '../docker/process-spawner.js';
 import type { BuildRecord } from '../build-model/record-schema.js';
@@ -72,7 +73,7 @@ async function resolveSources(params: BuildImageParams): Promise<{ contextDir: s
 export class Builds implements BuildsApi {
   private readonly store: BuildRecordStore;
   private readonly service: BuildService;
-  private readonly builder: LocalDockerBuilder;
+  private readonly spawner = new ExecaProcessSpawner();
   /**
    * Docker status per use_sudo. A reachable daemon is trusted for a short while, so back-to-back builds do not pay
    * for four docker CLI calls each; a daemon that went away in between shows up as the build's own failure.
@@ -81,7 +82,6 @@ export class Builds implements BuildsApi {
 
   constructor(private readonly deps: BuildsDeps) {
     this.store = new BuildRecordStore(deps.config.stateDir);
-    this.builder = new LocalDockerBuilder({ spawner: new ExecaProcessSpawner(), runner: deps.runner });
     this.service = new BuildService({ store: this.store });
   }
 
@@ -94,13 +94,30 @@ export class Builds implements BuildsApi {
     });
   }
 
-  private localPorts(): BuildPorts {
-    const docker = this.deps.config.dockerCommand;
+  /**
+   * The one Docker client of a build or smoke test: the probe's decision (CLI path, sudo, Docker variables, builder).
+   * Without a reachable daemon there is no decision to reuse; the CLI as probed is then called anyway, so a smoke
+   * test reports Docker's own error.
+   */
+  private dockerClientFor(status: DockerStatus): DockerClient {
+    const invocation =
+      status.invocation ??
+      dockerInvocationFor({
+        cliPath: status.cli.path ?? this.deps.config.dockerCommand,
+        useSudo: status.use_sudo,
+        env: this.deps.env,
+        builder: status.builder.selected,
+      });
+    return new DockerClient(invocation, this.deps.runner, this.spawner);
+  }
+
+  /** Local build ports; the build, its image inspect and its smoke test all call Docker through `docker`. */
+  private localPorts(docker: DockerClient): BuildPorts {
+    const builder = new LocalDockerBuilder({ docker });
     return {
       prepare: (request, workDir) => prepareSources(request, workDir),
       runAttempt: async (request, input) => {
-        const status = this.dockerStatus.get(request.useSudo)?.status;
-        const result = await this.builder.build(
+        const result = await builder.build(
           {
             contextDir: input.contextDir,
             dockerfilePath: input.dockerfilePath,
@@ -111,9 +128,6 @@ export class Builds implements BuildsApi {
             noCache: request.noCache,
             pull: request.pull,
             labels: request.labels,
-            builder: status?.builder.selected ?? 'legacy',
-            useSudo: request.useSudo,
-            dockerPath: status?.cli.path ?? docker,
             logFile: input.logFile,
             timeoutMs: request.timeoutSeconds * 1000,
           },
@@ -136,7 +150,7 @@ export class Builds implements BuildsApi {
         this.smokeTester(request.useSudo).run({ image: imageRef, commands: request.smokeCommands }, { signal }),
       writeFixes: (request, prepared) => writeFixesToContext(request, prepared),
       imageInfo: async (imageRef) => {
-        const info = await this.builder.imageInfo(imageRef, { dockerPath: docker });
+        const info = await builder.imageInfo(imageRef);
         return { id: info?.id, sizeBytes: info?.sizeBytes };
       },
     };
@@ -178,7 +192,10 @@ export class Builds implements BuildsApi {
 
   /** The seed's detection order: forced modes, local Docker when it answers, CodeBuild when credentials resolve. */
   private async chooseTarget(params: BuildImageParams): Promise<BuildTarget | BuildRefusal> {
-    const local: BuildTarget = { mode: 'local', ports: this.localPorts() };
+    const local = (status: DockerStatus): BuildTarget => ({
+      mode: 'local',
+      ports: this.localPorts(this.dockerClientFor(status)),
+    });
     const awsStatus = () =>
       probeAws({
         runner: this.deps.runner,
@@ -199,20 +216,8 @@ export class Builds implements BuildsApi {
       }
       return this.codebuildTarget(params, aws.region.name, 'force_codebuild is set.');
     }
-    const cached = this.dockerStatus.get(params.useSudo);
-    if (cached && Date.now() - cached.at < DOCKER_STATUS_TTL_MS) return local;
-    const docker = await probeDocker({
-      runner: this.deps.runner,
-      dockerCommand: this.deps.config.dockerCommand,
-      useSudo: params.useSudo,
-      env: this.deps.env,
-      timeoutMs: this.deps.config.dockerTimeoutMs,
-    });
-    if (docker.daemon.state === 'reachable') {
-      this.dockerStatus.set(params.useSudo, { status: docker, at: Date.now() });
-      return local;
-    }
-    this.dockerStatus.delete(params.useSudo);
+    const docker = await this.probeDocker(params.useSudo);
+    if (docker.daemon.state === 'reachable') return local(docker);
     const dockerProblem = `Docker is ${docker.daemon.state}${docker.daemon.error ? `: ${docker.daemon.error}` : ''}.`;
     const dockerSteps = docker.daemon.hint ? [docker.daemon.hint] : [];
     if (params.forceLocal) {
@@ -239,6 +244,22 @@ export class Builds implements BuildsApi {
     };
   }
 
+  /** The Docker status for use_sudo: a recent reachable one from the cache, else a fresh probe. */
+  private async probeDocker(useSudo: boolean): Promise<DockerStatus> {
+    const cached = this.dockerStatus.get(useSudo);
+    if (cached && Date.now() - cached.at < DOCKER_STATUS_TTL_MS) return cached.status;
+    const status = await probeDocker({
+      runner: this.deps.runner,
+      dockerCommand: this.deps.config.dockerCommand,
+      useSudo,
+      env: this.deps.env,
+      timeoutMs: this.deps.config.dockerTimeoutMs,
+    });
+    if (status.daemon.state === 'reachable') this.dockerStatus.set(useSudo, { status, at: Date.now() });
+    else this.dockerStatus.delete(useSudo);
+    return status;
+  }
+
   /** Validates the call and resolves its sources into a build request; bad input throws InputError. */
   private async requestFor(params: BuildImageParams): Promise<BuildRequest> {
     const { contextDir, dockerfile } = await resolveSources(params);
@@ -260,7 +281,7 @@ export class Builds implements BuildsApi {
     try {
       validateImageRef(imageRef, 'image_name');
       // Validates every build option before anything starts, so bad input fails the call, not the build.
-      dockerBuildCommand({ ...request, dockerfilePath: dockerfile, builder: 'legacy' });
+      dockerBuildArgs({ ...request, dockerfilePath: dockerfile, builder: 'legacy' });
     } catch (error) {
       throw error instanceof InputError ? toToolField(error) : error;
     }
