@@ -85,15 +85,6 @@ export class Builds implements BuildsApi {
     this.service = new BuildService({ store: this.store });
   }
 
-  private smokeTester(useSudo: boolean): SmokeTester {
-    return new SmokeTester({
-      runner: this.deps.runner,
-      dockerCommand: this.deps.config.dockerCommand,
-      useSudo,
-      env: this.deps.env,
-    });
-  }
-
   /**
    * The one Docker client of a build or smoke test: the probe's decision (CLI path, sudo, Docker variables, builder).
    * Without a reachable daemon there is no decision to reuse; the CLI as probed is then called anyway, so a smoke
@@ -114,6 +105,7 @@ export class Builds implements BuildsApi {
   /** Local build ports; the build, its image inspect and its smoke test all call Docker through `docker`. */
   private localPorts(docker: DockerClient): BuildPorts {
     const builder = new LocalDockerBuilder({ docker });
+    const smoke = new SmokeTester({ docker });
     return {
       prepare: (request, workDir) => prepareSources(request, workDir),
       runAttempt: async (request, input) => {
@@ -147,7 +139,7 @@ export class Builds implements BuildsApi {
       },
       planAfterFailure: (request, outcome, prepared, workDir) => planAfterFailure(request, outcome, prepared, workDir),
       smokeTest: (request, imageRef, signal) =>
-        this.smokeTester(request.useSudo).run({ image: imageRef, commands: request.smokeCommands }, { signal }),
+        smoke.run({ image: imageRef, commands: request.smokeCommands }, { signal }),
       writeFixes: (request, prepared) => writeFixesToContext(request, prepared),
       imageInfo: async (imageRef) => {
         const info = await builder.imageInfo(imageRef);
@@ -374,8 +366,9 @@ export class Builds implements BuildsApi {
     return () => this.service.events.off('event', onEvent);
   }
 
-  smokeTest(input: Parameters<BuildsApi['smokeTest']>[0], signal: AbortSignal): Promise<SmokeResult> {
-    return this.smokeTester(input.useSudo).run(
+  async smokeTest(input: Parameters<BuildsApi['smokeTest']>[0], signal: AbortSignal): Promise<SmokeResult> {
+    const docker = this.dockerClientFor(await this.probeDocker(input.useSudo));
+    return new SmokeTester({ docker }).run(
       {
         image: input.image,
         commands: input.commands,
