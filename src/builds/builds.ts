@@ -17,13 +17,15 @@ import { newBuildRecord } from './build-service.js';
 import { followEventLog } from './event-log.js';
 import type { TargetSpec } from './job.js';
 import { currentProcessIdentity } from './process-identity.js';
-import { smokeRunIdFor } from './target-ports.js';
+import { dockerClientOf, smokeRunIdFor } from './target-ports.js';
 import type { WorkerLauncher } from './worker-launcher.js';
 import type { CodeBuildLaunch, CodeBuildRunner } from '../codebuild/codebuild-runner.js';
 import type { BuildEvent } from '../build-model/events.js';
 import type { BuildProgressState } from '../build-model/api.js';
 import { prepareSources } from './fixes.js';
-import { dockerBuildCommand, validateImageRef } from '../docker/build-args.js';
+import { dockerBuildArgs, validateImageRef } from '../docker/build-args.js';
+import { DockerClient, dockerInvocationFor } from '../docker/client.js';
+import { ExecaProcessSpawner } from '../docker/process-spawner.js';
 import type { BuildRecord } from '../build-model/record-schema.js';
 import { BuildRecordStore, interruptedRecord } from './record-store.js';
 
@@ -88,6 +90,7 @@ async function resolveSources(params: BuildImageParams): Promise<{ contextDir: s
 export class Builds implements BuildsApi {
   private readonly store: BuildRecordStore;
   private readonly pollMs: number;
+  private readonly spawner = new ExecaProcessSpawner();
   /**
    * Docker status per use_sudo. A reachable daemon is trusted for a short while, so back-to-back builds do not pay
    * for four docker CLI calls each; a daemon that went away in between shows up as the build's own failure.
@@ -99,27 +102,27 @@ export class Builds implements BuildsApi {
     this.pollMs = deps.pollMs ?? 200;
   }
 
-  private smokeTester(useSudo: boolean): SmokeTester {
-    return new SmokeTester({
-      runner: this.deps.runner,
-      dockerCommand: this.deps.config.dockerCommand,
-      useSudo,
-      env: this.deps.env,
-    });
+  /**
+   * The one Docker client of a build or smoke test: the probe's decision (CLI path, sudo, Docker variables, builder).
+   * Without a reachable daemon there is no decision to reuse; the CLI as probed is then called anyway, so a smoke
+   * test reports Docker's own error.
+   */
+  private dockerClientFor(status: DockerStatus): DockerClient {
+    const invocation =
+      status.invocation ??
+      dockerInvocationFor({
+        cliPath: status.cli.path ?? this.deps.config.dockerCommand,
+        useSudo: status.use_sudo,
+        env: this.deps.env,
+        builder: status.builder.selected,
+      });
+    return new DockerClient(invocation, this.deps.runner, this.spawner);
   }
 
   /** The probe's decision for a local build, handed to the worker as data. */
-  private localTarget(useSudo: boolean): ChosenTarget {
-    const status = this.dockerStatus.get(useSudo)?.status;
+  private localTarget(status: DockerStatus): ChosenTarget {
     return {
-      spec: {
-        mode: 'local',
-        docker: {
-          path: status?.cli.path ?? this.deps.config.dockerCommand,
-          useSudo,
-          builder: status?.builder.selected ?? 'legacy',
-        },
-      },
+      spec: { mode: 'local', docker: this.dockerClientFor(status).invocation },
       warnings: [],
     };
   }
@@ -164,7 +167,7 @@ export class Builds implements BuildsApi {
 
   /** The seed's detection order: forced modes, local Docker when it answers, CodeBuild when credentials resolve. */
   private async chooseTarget(params: BuildImageParams): Promise<ChosenTarget | BuildRefusal> {
-    const local = () => this.localTarget(params.useSudo);
+    const local = (status: DockerStatus) => this.localTarget(status);
     const awsStatus = () =>
       probeAws({
         runner: this.deps.runner,
@@ -185,20 +188,8 @@ export class Builds implements BuildsApi {
       }
       return this.codebuildTarget(params, aws.region.name, 'force_codebuild is set.');
     }
-    const cached = this.dockerStatus.get(params.useSudo);
-    if (cached && Date.now() - cached.at < DOCKER_STATUS_TTL_MS) return local();
-    const docker = await probeDocker({
-      runner: this.deps.runner,
-      dockerCommand: this.deps.config.dockerCommand,
-      useSudo: params.useSudo,
-      env: this.deps.env,
-      timeoutMs: this.deps.config.dockerTimeoutMs,
-    });
-    if (docker.daemon.state === 'reachable') {
-      this.dockerStatus.set(params.useSudo, { status: docker, at: Date.now() });
-      return local();
-    }
-    this.dockerStatus.delete(params.useSudo);
+    const docker = await this.probeDocker(params.useSudo);
+    if (docker.daemon.state === 'reachable') return local(docker);
     const dockerProblem = `Docker is ${docker.daemon.state}${docker.daemon.error ? `: ${docker.daemon.error}` : ''}.`;
     const dockerSteps = docker.daemon.hint ? [docker.daemon.hint] : [];
     if (params.forceLocal) {
@@ -225,6 +216,22 @@ export class Builds implements BuildsApi {
     };
   }
 
+  /** The Docker status for use_sudo: a recent reachable one from the cache, else a fresh probe. */
+  private async probeDocker(useSudo: boolean): Promise<DockerStatus> {
+    const cached = this.dockerStatus.get(useSudo);
+    if (cached && Date.now() - cached.at < DOCKER_STATUS_TTL_MS) return cached.status;
+    const status = await probeDocker({
+      runner: this.deps.runner,
+      dockerCommand: this.deps.config.dockerCommand,
+      useSudo,
+      env: this.deps.env,
+      timeoutMs: this.deps.config.dockerTimeoutMs,
+    });
+    if (status.daemon.state === 'reachable') this.dockerStatus.set(useSudo, { status, at: Date.now() });
+    else this.dockerStatus.delete(useSudo);
+    return status;
+  }
+
   /** Validates the call and resolves its sources into a build request; bad input throws InputError. */
   private async requestFor(params: BuildImageParams): Promise<BuildRequest> {
     const { contextDir, dockerfile } = await resolveSources(params);
@@ -246,7 +253,7 @@ export class Builds implements BuildsApi {
     try {
       validateImageRef(imageRef, 'image_name');
       // Validates every build option before anything starts, so bad input fails the call, not the build.
-      dockerBuildCommand({ ...request, dockerfilePath: dockerfile, builder: 'legacy' });
+      dockerBuildArgs({ ...request, dockerfilePath: dockerfile, builder: 'legacy' });
     } catch (error) {
       throw error instanceof InputError ? toToolField(error) : error;
     }
@@ -381,10 +388,7 @@ export class Builds implements BuildsApi {
       const job = await this.store.loadJob(raw.build_id).catch(() => undefined);
       if (job?.target.mode === 'local') {
         await removeSmokeContainers({
-          runner: this.deps.runner,
-          dockerCommand: job.target.docker.path,
-          useSudo: job.target.docker.useSudo,
-          env: this.deps.env,
+          docker: dockerClientOf(job.target.docker, this.deps.runner),
           runId: smokeRunIdFor(raw.build_id),
           timeoutMs: 10_000,
         }).catch(() => undefined);
@@ -485,8 +489,9 @@ export class Builds implements BuildsApi {
     return follower.stop;
   }
 
-  smokeTest(input: Parameters<BuildsApi['smokeTest']>[0], signal: AbortSignal): Promise<SmokeResult> {
-    return this.smokeTester(input.useSudo).run(
+  async smokeTest(input: Parameters<BuildsApi['smokeTest']>[0], signal: AbortSignal): Promise<SmokeResult> {
+    const docker = this.dockerClientFor(await this.probeDocker(input.useSudo));
+    return new SmokeTester({ docker }).run(
       {
         image: input.image,
         commands: input.commands,

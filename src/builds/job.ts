@@ -9,10 +9,11 @@ import type { BuildRequest } from '../build-model/attempt.js';
 export const targetSpecSchema = z.discriminatedUnion('mode', [
   z.object({
     mode: z.literal('local'),
+    /** The probe's DockerInvocation: CLI path, sudo, the Docker variables to pass, and the builder. */
     docker: z.object({
-      /** The Docker CLI the probe found (a path, or the configured command when it could not be resolved). */
       path: z.string().min(1),
-      useSudo: z.boolean(),
+      sudo: z.boolean(),
+      env: z.record(z.string(), z.string()),
       builder: z.enum(['buildkit', 'legacy']),
     }),
   }),

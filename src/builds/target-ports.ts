@@ -1,6 +1,7 @@
 import type { BuildPorts } from '../build-model/attempt.js';
 import type { CodeBuildRunner } from '../codebuild/codebuild-runner.js';
 import type { Config } from '../config.js';
+import { DockerClient, type DockerInvocation } from '../docker/client.js';
 import { LocalDockerBuilder } from '../docker/local-builder.js';
 import { ExecaProcessSpawner } from '../docker/process-spawner.js';
 import { SmokeTester } from '../smoke/smoke-tester.js';
@@ -22,19 +23,15 @@ export function smokeRunIdFor(buildId: string): string {
   return buildId.replace(/[^A-Za-z0-9_.-]/g, '-').slice(0, 41);
 }
 
-function localPorts(
-  buildId: string,
-  docker: Extract<TargetSpec, { mode: 'local' }>['docker'],
-  deps: TargetPortsDeps,
-): BuildPorts {
-  const builder = new LocalDockerBuilder({ spawner: new ExecaProcessSpawner(), runner: deps.runner });
-  const smokeTester = new SmokeTester({
-    runner: deps.runner,
-    dockerCommand: docker.path,
-    useSudo: docker.useSudo,
-    env: deps.env,
-    idGenerator: () => smokeRunIdFor(buildId),
-  });
+/** The build's one Docker client, from the decision the starting process made. */
+export function dockerClientOf(invocation: DockerInvocation, runner: CommandRunner): DockerClient {
+  return new DockerClient(invocation, runner, new ExecaProcessSpawner());
+}
+
+function localPorts(buildId: string, invocation: DockerInvocation, deps: TargetPortsDeps): BuildPorts {
+  const docker = dockerClientOf(invocation, deps.runner);
+  const builder = new LocalDockerBuilder({ docker });
+  const smokeTester = new SmokeTester({ docker, idGenerator: () => smokeRunIdFor(buildId) });
   return {
     prepare: (request, workDir) => prepareSources(request, workDir),
     runAttempt: async (request, input) => {
@@ -49,9 +46,6 @@ function localPorts(
           noCache: request.noCache,
           pull: request.pull,
           labels: request.labels,
-          builder: docker.builder,
-          useSudo: docker.useSudo,
-          dockerPath: docker.path,
           logFile: input.logFile,
           timeoutMs: request.timeoutSeconds * 1000,
         },
@@ -74,7 +68,7 @@ function localPorts(
       smokeTester.run({ image: imageRef, commands: request.smokeCommands }, { signal }),
     writeFixes: (request, prepared) => writeFixesToContext(request, prepared),
     imageInfo: async (imageRef) => {
-      const info = await builder.imageInfo(imageRef, { dockerPath: docker.path, useSudo: docker.useSudo });
+      const info = await builder.imageInfo(imageRef);
       return { id: info?.id, sizeBytes: info?.sizeBytes };
     },
   };

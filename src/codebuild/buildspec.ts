@@ -17,7 +17,7 @@
  *     finally: [rm -rf the scratch dir]
  * ```
  *
- * The `docker build` arguments are the ones a local build uses (`dockerBuildCommand` from ../local/build-args.ts
+ * The `docker build` arguments are the ones a local build uses (`dockerBuildArgs` from ../docker/build-args.ts
  * makes them; only the paths are rewritten to be relative to the unpacked source), so a build behaves the same in
  * both places. Every value that comes from the request is quoted with `shellQuote`: the commands are shell scripts.
  *
@@ -28,7 +28,7 @@
 import { gzipSync } from 'node:zlib';
 import { InputError } from '../util/errors.js';
 import { PROBE_SCRIPT } from '../smoke/probe-script.js';
-import { dockerBuildCommand, type LocalBuilderKind } from '../docker/build-args.js';
+import { dockerBuildArgs, type LocalBuilderKind } from '../docker/build-args.js';
 
 export const MARKER = '@@dib-codebuild@@';
 /** Per-container limit for smoke checks inside CodeBuild, as the local smoke tester's default. */
@@ -113,7 +113,7 @@ function validateDockerfilePath(dockerfile: string): void {
 export function codebuildDockerArgs(options: BuildspecOptions, builder: LocalBuilderKind = 'buildkit'): string[] {
   validateDockerfilePath(options.dockerfile);
   // Validates the image reference, build args, labels, target and platform as a local build does.
-  const local = dockerBuildCommand({
+  const args = dockerBuildArgs({
     contextDir: '.',
     dockerfilePath: options.dockerfile,
     imageRef: options.imageRef,
@@ -125,7 +125,6 @@ export function codebuildDockerArgs(options: BuildspecOptions, builder: LocalBui
     noCache: options.noCache,
     pull: options.pull ?? false,
   });
-  const args = [...local.args];
   const f = args.indexOf('-f');
   if (f < 0 || f + 1 >= args.length) throw new Error('docker build arguments without -f');
   args[f + 1] = options.dockerfile;

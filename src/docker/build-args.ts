@@ -20,17 +20,6 @@ export interface DockerBuildOptions {
   /** Where Docker writes the built image's id (`sha256:...`); resolved to an absolute path. */
   iidFile?: string;
   builder: LocalBuilderKind;
-  /** Run Docker through `sudo -n` (never prompts: fails instead when a password would be needed). */
-  useSudo?: boolean;
-  /** The docker client to run; default `docker`. */
-  dockerPath?: string;
-}
-
-export interface DockerCommand {
-  command: string;
-  args: string[];
-  /** Variables to set for the process (merged over the caller's environment). */
-  env: Record<string, string>;
 }
 
 // Grammar of github.com/distribution/reference (name components, optional host[:port], optional tag).
@@ -105,19 +94,22 @@ function validateOptions(options: DockerBuildOptions): void {
       'Use os/arch[/variant], e.g. "linux/amd64".',
     );
   }
-  if (options.dockerPath !== undefined) requireNonEmptyPath(options.dockerPath, 'dockerPath');
+}
+
+/** The variables that select the builder for `docker build`; the DockerClient passes them (through sudo too). */
+export function builderEnv(builder: LocalBuilderKind): Record<string, string> {
+  return { DOCKER_BUILDKIT: builder === 'buildkit' ? '1' : '0' };
 }
 
 /**
- * The `docker build` invocation for the options, as an argument array (never a shell string).
- * Paths are made absolute, so none can be mistaken for a flag and the result does not depend on a cwd.
+ * The `docker build` arguments (after the CLI) for the options, as an array (never a shell string); a DockerClient
+ * turns them into the command. Paths are made absolute, so none can be mistaken for a flag and the result does not
+ * depend on a cwd.
  */
-export function dockerBuildCommand(options: DockerBuildOptions): DockerCommand {
+export function dockerBuildArgs(options: DockerBuildOptions): string[] {
   validateOptions(options);
   const contextDir = path.resolve(options.contextDir);
   const dockerfile = path.resolve(contextDir, options.dockerfilePath);
-  const dockerPath = options.dockerPath ?? 'docker';
-  const buildkitValue = options.builder === 'buildkit' ? '1' : '0';
 
   const buildArgs = ['build'];
   if (options.builder === 'buildkit') buildArgs.push('--progress=plain');
@@ -132,11 +124,5 @@ export function dockerBuildCommand(options: DockerBuildOptions): DockerCommand {
   if (options.pull === true) buildArgs.push('--pull');
   if (options.iidFile !== undefined) buildArgs.push('--iidfile', path.resolve(options.iidFile));
   buildArgs.push(contextDir);
-
-  const env = { DOCKER_BUILDKIT: buildkitValue };
-  if (options.useSudo === true) {
-    // sudo resets the environment, so the builder choice is passed as sudo's own VAR=value argument.
-    return { command: 'sudo', args: ['-n', `DOCKER_BUILDKIT=${buildkitValue}`, dockerPath, ...buildArgs], env };
-  }
-  return { command: dockerPath, args: buildArgs, env };
+  return buildArgs;
 }

@@ -2,14 +2,21 @@ import { createWriteStream } from 'node:fs';
 import { mkdir, readFile, rm } from 'node:fs/promises';
 import path from 'node:path';
 import type { BuildEvent, BuildEventListener } from '../build-model/events.js';
-import type { CommandRunner } from '../util/command-runner.js';
-import { dockerBuildCommand, validateImageRef, type DockerBuildOptions, type LocalBuilderKind } from './build-args.js';
+import {
+  builderEnv,
+  dockerBuildArgs,
+  validateImageRef,
+  type DockerBuildOptions,
+  type LocalBuilderKind,
+} from './build-args.js';
+import type { DockerClient } from './client.js';
 import { planBuildSteps, type BuildPlan } from './dockerfile-steps.js';
 import { createOutputParser } from './output/output-parser.js';
 import type { FailedStep } from './output/parser-common.js';
-import type { ProcessExit, ProcessSpawner, SpawnedProcess } from './process-spawner.js';
+import type { ProcessExit, SpawnedProcess } from './process-spawner.js';
 
-export interface LocalBuildOptions extends DockerBuildOptions {
+/** A build's options; the builder is the DockerClient's (`invocation.builder`), decided with the rest of the invocation. */
+export interface LocalBuildOptions extends Omit<DockerBuildOptions, 'builder'> {
   /** Where the full build output is written (created or replaced; parent directories are created). */
   logFile: string;
   /** Overall limit for the build; the build is stopped when it passes. Default one hour (the seed's `--timeout 3600`). */
@@ -55,14 +62,11 @@ export interface ImageInfo {
 
 export interface ImageInfoOptions {
   timeoutMs?: number;
-  useSudo?: boolean;
-  dockerPath?: string;
 }
 
 export interface LocalDockerBuilderDeps {
-  spawner: ProcessSpawner;
-  /** Runs short docker commands (`image inspect`). */
-  runner: CommandRunner;
+  /** Every docker call (the build, cleanup after a cancel, `image inspect`) goes through it; it needs a spawner. */
+  docker: DockerClient;
   now?: () => number;
   /** How long a stopped build may take to exit after SIGTERM before it gets SIGKILL. */
   killGraceMs?: number;
@@ -80,10 +84,14 @@ async function readDockerfile(options: LocalBuildOptions): Promise<string | unde
   }
 }
 
-function planFor(options: LocalBuildOptions, dockerfileText: string | undefined): BuildPlan | undefined {
+function planFor(
+  options: LocalBuildOptions,
+  builder: LocalBuilderKind,
+  dockerfileText: string | undefined,
+): BuildPlan | undefined {
   if (dockerfileText === undefined) return undefined;
   return planBuildSteps(dockerfileText, {
-    builder: options.builder,
+    builder,
     buildArgs: options.buildArgs,
     hasLabels: Object.keys(options.labels).length > 0,
     ...(options.target === undefined ? {} : { target: options.target }),
@@ -116,20 +124,24 @@ function trackLegacyStep(step: LegacyStep, line: string): void {
 
 /** Runs `docker build` on this machine with live events, a full log on disk, cancellation and a timeout. */
 export class LocalDockerBuilder {
+  private readonly docker: DockerClient;
   private readonly now: () => number;
   private readonly killGraceMs: number;
 
-  constructor(private readonly deps: LocalDockerBuilderDeps) {
+  constructor(deps: LocalDockerBuilderDeps) {
+    this.docker = deps.docker;
     this.now = deps.now ?? (() => performance.now());
     this.killGraceMs = deps.killGraceMs ?? DEFAULT_KILL_GRACE_MS;
   }
 
   async build(options: LocalBuildOptions, control: LocalBuildControl = {}): Promise<LocalBuildResult> {
     const iidFile = path.resolve(options.iidFile ?? `${options.logFile}.iid`);
-    const { command, args, env } = dockerBuildCommand({ ...options, iidFile });
+    const builder = this.docker.invocation.builder;
+    const args = dockerBuildArgs({ ...options, builder, iidFile });
+    const extraEnv = builderEnv(builder);
     const started = this.now();
-    const plan = planFor(options, await readDockerfile(options));
-    const parser = createOutputParser(options.builder, { plan, now: this.now });
+    const plan = planFor(options, builder, await readDockerfile(options));
+    const parser = createOutputParser(builder, { plan, now: this.now });
 
     let listenerError: unknown;
     let child: SpawnedProcess | undefined;
@@ -171,7 +183,7 @@ export class LocalDockerBuilder {
 
     emit({
       type: 'build-started',
-      builder: options.builder,
+      builder,
       imageRef: options.imageRef,
       logFile: options.logFile,
       ...(plan ? { totalSteps: plan.totalSteps } : {}),
@@ -186,8 +198,8 @@ export class LocalDockerBuilder {
       exit = {};
     } else {
       let exited = false;
-      child = this.deps.spawner.spawn(command, args, {
-        env,
+      child = this.docker.spawn(args, {
+        extraEnv,
         onLine: (line, stream) => {
           if (exited) return;
           trackLegacyStep(legacyStep, line);
@@ -211,7 +223,7 @@ export class LocalDockerBuilder {
       control.signal?.removeEventListener('abort', onAbort);
     }
 
-    if ((cancelled || timedOut) && options.builder === 'legacy') await this.removeStepContainer(legacyStep, options);
+    if ((cancelled || timedOut) && builder === 'legacy') await this.removeStepContainer(legacyStep);
     for (const event of parser.end(cancelled || timedOut ? undefined : exit.exitCode)) emit(event);
     const summary = parser.summary();
     const success = exit.exitCode === 0 && !cancelled && !timedOut;
@@ -226,8 +238,10 @@ export class LocalDockerBuilder {
     const durationMs = Math.round(this.now() - started);
     let errorMessage: string | undefined;
     if (!success) {
-      if (exit.spawnError !== undefined) errorMessage = `could not run ${command}: ${exit.spawnError}`;
-      else if (timedOut) errorMessage = `build stopped after the ${options.timeoutMs ?? DEFAULT_TIMEOUT_MS} ms timeout`;
+      if (exit.spawnError !== undefined) {
+        errorMessage = `could not run ${this.docker.command(args, extraEnv).command}: ${exit.spawnError}`;
+      } else if (timedOut)
+        errorMessage = `build stopped after the ${options.timeoutMs ?? DEFAULT_TIMEOUT_MS} ms timeout`;
       else if (cancelled) errorMessage = 'build cancelled';
       else errorMessage = summary.errorMessage ?? `docker build exited with code ${String(exit.exitCode)}`;
     }
@@ -244,7 +258,7 @@ export class LocalDockerBuilder {
 
     return {
       success,
-      builder: options.builder,
+      builder,
       ...(exit.exitCode === undefined ? {} : { exitCode: exit.exitCode }),
       ...(imageId ? { imageId } : {}),
       ...(summary.failedStep && !success && !cancelled && !timedOut ? { failedStep: summary.failedStep } : {}),
@@ -264,13 +278,9 @@ export class LocalDockerBuilder {
    * Removes a stopped legacy RUN step's container: the one named by "Running in", or, when the client was stopped
    * before that line, the container the daemon still creates from the parent image for that command.
    */
-  private async removeStepContainer(step: LegacyStep, options: LocalBuildOptions): Promise<void> {
+  private async removeStepContainer(step: LegacyStep): Promise<void> {
     if (!step.runCommand && !step.container) return;
-    const docker = options.dockerPath ?? 'docker';
-    const run = (args: string[]) =>
-      options.useSudo
-        ? this.deps.runner.run('sudo', ['-n', docker, ...args], { timeoutMs: 15_000 })
-        : this.deps.runner.run(docker, args, { timeoutMs: 15_000 });
+    const run = (args: string[]) => this.docker.run(args, { timeoutMs: 15_000 });
     const filter = step.parentImage ? ['--filter', `ancestor=${step.parentImage}`] : [];
     let quietRounds = 0;
     for (let round = 0; round < 40 && quietRounds < 4; round++) {
@@ -292,14 +302,16 @@ export class LocalDockerBuilder {
   /** Id, size and tags of a local image; undefined when no such image exists. Throws when docker itself fails. */
   async imageInfo(imageRef: string, options: ImageInfoOptions = {}): Promise<ImageInfo | undefined> {
     validateImageRef(imageRef);
-    const dockerPath = options.dockerPath ?? 'docker';
-    const inspectArgs = ['image', 'inspect', '--format', '{{json .}}', imageRef];
-    const [command, args] =
-      options.useSudo === true ? ['sudo', ['-n', dockerPath, ...inspectArgs]] : [dockerPath, inspectArgs];
-    const result = await this.deps.runner.run(command, args, { timeoutMs: options.timeoutMs ?? 30_000 });
+    const result = await this.docker.run(['image', 'inspect', '--format', '{{json .}}', imageRef], {
+      timeoutMs: options.timeoutMs ?? 30_000,
+    });
     if (result.exitCode !== 0) {
       if (/no such image/i.test(result.stderr)) return undefined;
-      const reason = result.timedOut ? 'timed out' : result.notFound ? `${command} not found` : result.stderr.trim();
+      const reason = result.timedOut
+        ? 'timed out'
+        : result.notFound
+          ? `${result.command} not found`
+          : result.stderr.trim();
       throw new Error(`docker image inspect ${imageRef} failed: ${reason}`);
     }
     const image = JSON.parse(result.stdout) as {

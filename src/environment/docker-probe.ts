@@ -1,3 +1,4 @@
+import { DockerClient, dockerInvocationFor, type DockerInvocation } from '../docker/client.js';
 import type { CommandResult, CommandRunner } from '../util/command-runner.js';
 import { findExecutable } from '../util/find-executable.js';
 
@@ -35,6 +36,11 @@ export interface DockerStatus {
   };
   gpu: { available: boolean; runtimes: string[]; default_runtime?: string; cdi_devices: string[] };
   warnings: string[];
+  /**
+   * How to call Docker, as the probe did (CLI path, sudo, Docker variables) with the selected builder; present only
+   * when the daemon is reachable. Build the one DockerClient from it; nothing else decides how to call Docker.
+   */
+  invocation?: DockerInvocation;
 }
 
 export interface DockerProbeOptions {
@@ -192,10 +198,10 @@ export async function probeDocker(options: DockerProbeOptions): Promise<DockerSt
       warnings,
     };
   }
-  const docker = (args: string[], limitMs = timeoutMs) =>
-    useSudo
-      ? runner.run('sudo', ['-n', cliPath, ...args], { timeoutMs: limitMs, env })
-      : runner.run(cliPath, args, { timeoutMs: limitMs, env });
+  // The candidate client: the invocation a build would use, tried here before anything relies on it. The builder is
+  // settled below, from the CLI's answers; none of the probe's own calls depends on it.
+  const candidate = new DockerClient(dockerInvocationFor({ cliPath, useSudo, env, builder: 'legacy' }), runner);
+  const docker = (args: string[], limitMs = timeoutMs) => candidate.run(args, { timeoutMs: limitMs });
 
   // The calls that need no daemon run beside the one that does, so a hung daemon costs one timeout, not three.
   const [version, buildx, contextShow] = await Promise.all([
@@ -237,6 +243,7 @@ export async function probeDocker(options: DockerProbeOptions): Promise<DockerSt
     os: server.Os,
     arch: server.Arch,
   };
+  status.invocation = { ...candidate.invocation, builder: builder.selected };
   const info = await docker(['info', '--format', '{{json .}}']);
   const infoJson = info.exitCode === 0 ? parseJson<DockerInfoJson>(info.stdout) : undefined;
   if (infoJson) {

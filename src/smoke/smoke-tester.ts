@@ -1,5 +1,6 @@
 import { randomBytes } from 'node:crypto';
-import type { CommandOptions, CommandResult, CommandRunner } from '../util/command-runner.js';
+import type { DockerClient } from '../docker/client.js';
+import type { CommandResult } from '../util/command-runner.js';
 import { InputError } from '../util/errors.js';
 import { buildFlavour, checkCompanion, expectedCompanion, pythonSupportNote } from './companions.js';
 import { dockerOutput, excerpt, firstErrorLine } from './excerpt.js';
@@ -31,13 +32,8 @@ const PYTHON_DETECT_SCRIPT =
 export type SmokeMode = 'auto' | 'on' | 'off';
 
 export interface SmokeTesterOptions {
-  runner: CommandRunner;
-  /** Program name or path of the Docker CLI. */
-  dockerCommand?: string;
-  /** Run docker as `sudo -n docker ...` (sudo must not need a password). */
-  useSudo?: boolean;
-  /** Variables merged over the server's environment for every docker call (e.g. DOCKER_HOST). */
-  env?: Record<string, string | undefined>;
+  /** Every docker call goes through it: the same CLI, sudo and Docker variables as the build of the image. */
+  docker: DockerClient;
   /** Makes the id in container names and the dib.smoke.id label; letters, digits, `_.-` only. */
   idGenerator?: () => string;
   /** Milliseconds from an arbitrary origin, for durations. */
@@ -94,37 +90,17 @@ interface RunState {
 
 const ID_PATTERN = /^[A-Za-z0-9][A-Za-z0-9_.-]{0,40}$/;
 
-/** Shared by SmokeTester and removeSmokeContainers: one place that knows about sudo and the environment. */
-class DockerCli {
-  constructor(
-    private readonly runner: CommandRunner,
-    private readonly dockerCommand: string,
-    private readonly useSudo: boolean,
-    private readonly env: Record<string, string | undefined> | undefined,
-  ) {}
-
-  run(args: string[], options: Omit<CommandOptions, 'env'>): Promise<CommandResult> {
-    const full = { ...options, env: this.env };
-    return this.useSudo
-      ? this.runner.run('sudo', ['-n', this.dockerCommand, ...args], full)
-      : this.runner.run(this.dockerCommand, args, full);
-  }
-
-  /** Removes a container by name; a container that is already gone is success. Returns an error text on failure. */
-  async forceRemove(name: string, timeoutMs: number): Promise<string | undefined> {
-    const result = await this.run(['rm', '-f', name], { timeoutMs });
-    if (result.exitCode === 0) return undefined;
-    const text = dockerOutput(result.stdout, result.stderr);
-    if (/no such container|already in progress|is not running/i.test(text)) return undefined;
-    return result.timedOut ? `docker rm -f ${name} timed out` : firstErrorLine(text) || `docker rm -f ${name} failed`;
-  }
+/** Removes a container by name; a container that is already gone is success. Returns an error text on failure. */
+async function forceRemove(docker: DockerClient, name: string, timeoutMs: number): Promise<string | undefined> {
+  const result = await docker.run(['rm', '-f', name], { timeoutMs });
+  if (result.exitCode === 0) return undefined;
+  const text = dockerOutput(result.stdout, result.stderr);
+  if (/no such container|already in progress|is not running/i.test(text)) return undefined;
+  return result.timedOut ? `docker rm -f ${name} timed out` : firstErrorLine(text) || `docker rm -f ${name} failed`;
 }
 
 export interface RemoveSmokeContainersOptions {
-  runner: CommandRunner;
-  dockerCommand?: string;
-  useSudo?: boolean;
-  env?: Record<string, string | undefined>;
+  docker: DockerClient;
   /** Only the containers of this smoke run (its dib.smoke.id label); default: every smoke container. */
   runId?: string;
   timeoutMs?: number;
@@ -137,17 +113,11 @@ export interface RemoveSmokeContainersOptions {
 export async function removeSmokeContainers(
   options: RemoveSmokeContainersOptions,
 ): Promise<{ removed: string[]; error?: string }> {
-  const docker = new DockerCli(
-    options.runner,
-    options.dockerCommand ?? 'docker',
-    options.useSudo ?? false,
-    options.env,
-  );
-  return removeByLabel(docker, options.runId, options.timeoutMs ?? DEFAULT_CONTROL_TIMEOUT_MS);
+  return removeByLabel(options.docker, options.runId, options.timeoutMs ?? DEFAULT_CONTROL_TIMEOUT_MS);
 }
 
 async function removeByLabel(
-  docker: DockerCli,
+  docker: DockerClient,
   runId: string | undefined,
   timeoutMs: number,
 ): Promise<{ removed: string[]; error?: string }> {
@@ -229,18 +199,13 @@ function dockerErrorDetail(text: string): string {
 }
 
 export class SmokeTester {
-  private readonly docker: DockerCli;
+  private readonly docker: DockerClient;
   private readonly idGenerator: () => string;
   private readonly clock: () => number;
   private readonly controlTimeoutMs: number;
 
   constructor(options: SmokeTesterOptions) {
-    this.docker = new DockerCli(
-      options.runner,
-      options.dockerCommand ?? 'docker',
-      options.useSudo ?? false,
-      options.env,
-    );
+    this.docker = options.docker;
     this.idGenerator = options.idGenerator ?? (() => randomBytes(4).toString('hex'));
     this.clock = options.clock ?? (() => performance.now());
     this.controlTimeoutMs = options.controlTimeoutMs ?? DEFAULT_CONTROL_TIMEOUT_MS;
@@ -446,7 +411,7 @@ export class SmokeTester {
       if (stoppedBy) return;
       stoppedBy = why;
       state.stopped = true;
-      removal = this.docker.forceRemove(name, this.controlTimeoutMs);
+      removal = forceRemove(this.docker, name, this.controlTimeoutMs);
     };
     const timer = setTimeout(() => stop('timeout'), state.timeoutMs);
     const onAbort = () => stop('abort');

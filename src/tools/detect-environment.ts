@@ -171,7 +171,9 @@ export function detectEnvironmentTool(deps: EnvironmentDeps) {
         forceLocal: input.force_local,
         forceCodebuild: input.force_codebuild,
       });
-      return { structured: report, summary: summarize(report) };
+      // The invocation is the builder's decision, not part of what this tool reports.
+      const { invocation: _invocation, ...docker } = report.docker;
+      return { structured: { ...report, docker }, summary: summarize(report) };
     },
   });
 }

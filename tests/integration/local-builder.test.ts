@@ -6,14 +6,30 @@ import { execa } from 'execa';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { BuildEvent } from '../../src/build-model/events.js';
 import type { LocalBuilderKind } from '../../src/docker/build-args.js';
+import { DockerClient, dockerInvocationFor } from '../../src/docker/client.js';
 import { LocalDockerBuilder, type LocalBuildOptions } from '../../src/docker/local-builder.js';
 import { ExecaProcessSpawner } from '../../src/docker/process-spawner.js';
 import { diagnoseBuildLog } from '../../src/diagnosis/diagnose.js';
 import { ExecaCommandRunner } from '../../src/util/command-runner.js';
+import { findExecutable } from '../../src/util/find-executable.js';
 
 const BASE_IMAGE = process.env.DIB_TEST_BASE_IMAGE ?? 'dib-test/debian:bookworm';
 // The engine's own 20.10 client runs its built-in BuildKit; a newer client without buildx cannot.
-const BUILDKIT_CLIENT = existsSync('/usr/bin/docker') ? '/usr/bin/docker' : 'docker';
+const DOCKER = (await findExecutable('docker')) ?? 'docker';
+const BUILDKIT_CLIENT = existsSync('/usr/bin/docker') ? '/usr/bin/docker' : DOCKER;
+
+/** The builder for each kind, with the client that kind needs, as the probe would decide it. */
+function builderFor(kind: LocalBuilderKind): LocalDockerBuilder {
+  const invocation = dockerInvocationFor({
+    cliPath: kind === 'buildkit' ? BUILDKIT_CLIENT : DOCKER,
+    useSudo: false,
+    env: process.env,
+    builder: kind,
+  });
+  return new LocalDockerBuilder({
+    docker: new DockerClient(invocation, new ExecaCommandRunner(), new ExecaProcessSpawner()),
+  });
+}
 
 async function dockerReady(): Promise<boolean> {
   const info = await execa('docker', ['info'], { reject: false, timeout: 15_000 });
@@ -34,7 +50,6 @@ async function processesWithMarker(): Promise<string[]> {
 describe.skipIf(!dockerAvailable && process.env.DIB_REQUIRE_DOCKER !== '1')(
   'LocalDockerBuilder with real Docker',
   () => {
-    const builder = new LocalDockerBuilder({ spawner: new ExecaProcessSpawner(), runner: new ExecaCommandRunner() });
     const createdTags: string[] = [];
     const logFiles: string[] = [];
     let workDirectory: string;
@@ -85,14 +100,13 @@ describe.skipIf(!dockerAvailable && process.env.DIB_REQUIRE_DOCKER !== '1')(
         imageRef,
         buildArgs: {},
         labels: { 'dib.test': '1' },
-        builder: kind,
-        dockerPath: kind === 'buildkit' ? BUILDKIT_CLIENT : 'docker',
         logFile,
         timeoutMs: 180_000,
       };
     }
 
     describe.each(['buildkit', 'legacy'] as const)('%s builder', (kind) => {
+      const builder = builderFor(kind);
       it('builds an image, with events in order and every step counted', { timeout: 180_000 }, async () => {
         const directory = await context(
           `ok-${kind}`,
@@ -197,7 +211,7 @@ describe.skipIf(!dockerAvailable && process.env.DIB_REQUIRE_DOCKER !== '1')(
     });
 
     it('returns undefined for an image that does not exist', async () => {
-      expect(await builder.imageInfo(`dib-test-local-builder:absent-${marker}`)).toBeUndefined();
+      expect(await builderFor('legacy').imageInfo(`dib-test-local-builder:absent-${marker}`)).toBeUndefined();
     });
   },
 );

@@ -2,8 +2,10 @@ import { spawnSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { afterEach, describe, expect, it } from 'vitest';
 import { smokeResultSchema, type SmokeResult } from '../../src/build-model/smoke-schema.js';
+import { DockerClient, dockerInvocationFor } from '../../src/docker/client.js';
 import { SmokeTester } from '../../src/smoke/smoke-tester.js';
 import { ExecaCommandRunner } from '../../src/util/command-runner.js';
+import { findExecutable } from '../../src/util/find-executable.js';
 import { TEST_BASE_IMAGE, TEST_TORCH_IMAGE } from '../support/docker.js';
 
 // Images made by scripts/provision-docker.sh (override with the same variables it reads).
@@ -16,6 +18,7 @@ function docker(args: string[]): { ok: boolean; stdout: string } {
 }
 
 const dockerAvailable = docker(['version', '--format', '{{.Server.Version}}']).ok;
+const DOCKER = (await findExecutable('docker')) ?? 'docker';
 const ID_PREFIX = `it${randomBytes(3).toString('hex')}`;
 let counter = 0;
 
@@ -32,7 +35,10 @@ function leftovers(): string[] {
 function newTester(): { tester: SmokeTester; id: () => string } {
   let last = '';
   const tester = new SmokeTester({
-    runner: new ExecaCommandRunner(),
+    docker: new DockerClient(
+      dockerInvocationFor({ cliPath: DOCKER, useSudo: false, env: process.env, builder: 'legacy' }),
+      new ExecaCommandRunner(),
+    ),
     idGenerator: () => (last = `${ID_PREFIX}-${++counter}`),
   });
   return { tester, id: () => last };

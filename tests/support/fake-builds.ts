@@ -1,5 +1,5 @@
 import { EventEmitter } from 'node:events';
-import type { BuildImageParams, BuildRefusal, BuildsApi } from '../../src/build-model/api.js';
+import type { BuildImageParams, BuildProgressState, BuildRefusal, BuildsApi } from '../../src/build-model/api.js';
 import type { BuildEvent } from '../../src/build-model/events.js';
 import type { BuildRecord } from '../../src/build-model/record-schema.js';
 import type { SmokeResult, SmokeTestInput } from '../../src/build-model/smoke-schema.js';
@@ -216,7 +216,7 @@ export class FakeBuilds implements BuildsApi {
     return record && structuredClone(record);
   }
 
-  isActive(buildId: string): boolean {
+  async isActive(buildId: string): Promise<boolean> {
     return this.running.has(buildId);
   }
 
@@ -276,9 +276,13 @@ export class FakeBuilds implements BuildsApi {
     return lines === 0 ? [] : (this.logs.get(record.build_id) ?? []).slice(-lines);
   }
 
-  subscribe(buildId: string, listener: (event: BuildEvent, record: BuildRecord) => void): () => void {
-    this.emitter.on(`event:${buildId}`, listener);
-    return () => this.emitter.off(`event:${buildId}`, listener);
+  subscribe(buildId: string, listener: (event: BuildEvent, state: BuildProgressState) => void): () => Promise<void> {
+    const forward = (event: BuildEvent, record: BuildRecord) =>
+      listener(event, { attempt: record.attempt, progress: record.progress });
+    this.emitter.on(`event:${buildId}`, forward);
+    return async () => {
+      this.emitter.off(`event:${buildId}`, forward);
+    };
   }
 
   async smokeTest(input: SmokeTestInput & { useSudo: boolean }, _signal: AbortSignal): Promise<SmokeResult> {

@@ -36,6 +36,7 @@ export async function startInProcessServer(
       dockerTimeoutMs: 2_000,
       awsTimeoutMs: 2_000,
       softDeadlineSeconds: 20,
+      heartbeatSeconds: 15,
       ...options.config,
     },
     env: {
@@ -49,7 +50,6 @@ export async function startInProcessServer(
     runner,
     // The tools use only the BuildsApi part of the registry.
     builds: async () => builds as unknown as Builds,
-    loadedBuilds: () => builds as unknown as Builds,
   };
   const server = createServer(deps);
   const [clientTransport, serverTransport] = InMemoryTransport.createLinkedPair();

@@ -19,7 +19,7 @@ import {
   yamlQuote,
   type BuildspecOptions,
 } from '../../../src/codebuild/buildspec.js';
-import { dockerBuildCommand } from '../../../src/docker/build-args.js';
+import { dockerBuildArgs } from '../../../src/docker/build-args.js';
 import { PROBE_SCRIPT } from '../../../src/smoke/probe-script.js';
 import { InputError } from '../../../src/util/errors.js';
 import { parseBuildspec, parseYamlSubset } from '../../support/aws-emulator/buildspec.js';
@@ -116,7 +116,7 @@ describe('docker build arguments', () => {
       pull: true,
     });
     for (const builder of ['buildkit', 'legacy'] as const) {
-      const local = dockerBuildCommand({
+      const local = dockerBuildArgs({
         contextDir: '/somewhere/ctx',
         dockerfilePath: 'docker/Dockerfile.gpu',
         imageRef: options.imageRef,
@@ -127,7 +127,7 @@ describe('docker build arguments', () => {
         noCache: true,
         pull: true,
         builder,
-      }).args;
+      });
       const remote = codebuildDockerArgs(options, builder);
       const dropPaths = (args: string[]) => args.map((a) => (a.startsWith('/') || a === '.' ? '<path>' : a));
       expect(dropPaths(remote.map((a) => (a === 'docker/Dockerfile.gpu' ? '/x' : a)))).toEqual(dropPaths(local));

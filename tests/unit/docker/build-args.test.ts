@@ -1,6 +1,8 @@
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { dockerBuildCommand, type DockerBuildOptions } from '../../../src/docker/build-args.js';
+import { builderEnv, dockerBuildArgs, type DockerBuildOptions } from '../../../src/docker/build-args.js';
+import { DockerClient } from '../../../src/docker/client.js';
+import { RecordingRunner } from '../../support/fake-runner.js';
 import { InputError } from '../../../src/util/errors.js';
 
 const base: DockerBuildOptions = {
@@ -14,7 +16,7 @@ const base: DockerBuildOptions = {
 
 function inputErrorOf(options: Partial<DockerBuildOptions>): InputError {
   try {
-    dockerBuildCommand({ ...base, ...options });
+    dockerBuildArgs({ ...base, ...options });
   } catch (error) {
     if (error instanceof InputError) return error;
     throw error;
@@ -22,25 +24,35 @@ function inputErrorOf(options: Partial<DockerBuildOptions>): InputError {
   throw new Error('expected an InputError');
 }
 
-describe('dockerBuildCommand', () => {
-  it('builds the BuildKit invocation with plain progress and DOCKER_BUILDKIT=1', () => {
-    expect(dockerBuildCommand(base)).toEqual({
-      command: 'docker',
-      args: ['build', '--progress=plain', '-f', '/work/ctx/Dockerfile', '-t', 'fsdp:latest', '/work/ctx'],
-      env: { DOCKER_BUILDKIT: '1' },
-    });
+describe('dockerBuildArgs', () => {
+  it('builds the BuildKit arguments with plain progress, selected by DOCKER_BUILDKIT=1', () => {
+    expect(dockerBuildArgs(base)).toEqual([
+      'build',
+      '--progress=plain',
+      '-f',
+      '/work/ctx/Dockerfile',
+      '-t',
+      'fsdp:latest',
+      '/work/ctx',
+    ]);
+    expect(builderEnv('buildkit')).toEqual({ DOCKER_BUILDKIT: '1' });
   });
 
-  it('builds the legacy invocation without --progress, removing failed containers', () => {
-    expect(dockerBuildCommand({ ...base, builder: 'legacy' })).toEqual({
-      command: 'docker',
-      args: ['build', '--force-rm', '-f', '/work/ctx/Dockerfile', '-t', 'fsdp:latest', '/work/ctx'],
-      env: { DOCKER_BUILDKIT: '0' },
-    });
+  it('builds the legacy arguments without --progress, removing failed containers', () => {
+    expect(dockerBuildArgs({ ...base, builder: 'legacy' })).toEqual([
+      'build',
+      '--force-rm',
+      '-f',
+      '/work/ctx/Dockerfile',
+      '-t',
+      'fsdp:latest',
+      '/work/ctx',
+    ]);
+    expect(builderEnv('legacy')).toEqual({ DOCKER_BUILDKIT: '0' });
   });
 
   it('passes every option as its own argument, values with spaces intact', () => {
-    const { args } = dockerBuildCommand({
+    const args = dockerBuildArgs({
       ...base,
       dockerfilePath: 'docker/Dockerfile.gpu',
       buildArgs: { TORCH_VERSION: '2.7.1', EXTRA: 'a b;c' },
@@ -50,7 +62,6 @@ describe('dockerBuildCommand', () => {
       noCache: true,
       pull: true,
       iidFile: '/tmp/out/image.iid',
-      dockerPath: '/usr/bin/docker',
     });
     expect(args).toEqual([
       'build',
@@ -80,7 +91,11 @@ describe('dockerBuildCommand', () => {
   });
 
   it('runs through sudo -n, passing the builder choice as an argument because sudo resets the environment', () => {
-    expect(dockerBuildCommand({ ...base, useSudo: true, dockerPath: '/usr/bin/docker' })).toEqual({
+    const sudo = new DockerClient(
+      { path: '/usr/bin/docker', sudo: true, env: {}, builder: 'buildkit' },
+      new RecordingRunner(),
+    );
+    expect(sudo.command(dockerBuildArgs(base), builderEnv('buildkit'))).toEqual({
       command: 'sudo',
       args: [
         '-n',
@@ -94,20 +109,20 @@ describe('dockerBuildCommand', () => {
         'fsdp:latest',
         '/work/ctx',
       ],
-      env: { DOCKER_BUILDKIT: '1' },
+      env: {},
     });
   });
 
   it('makes relative paths absolute so none can be read as a flag', () => {
-    const { args } = dockerBuildCommand({ ...base, contextDir: '-ctx', dockerfilePath: '-f' });
+    const args = dockerBuildArgs({ ...base, contextDir: '-ctx', dockerfilePath: '-f' });
     expect(args.at(-1)).toBe(path.resolve('-ctx'));
     expect(args).toContain(path.resolve('-ctx', '-f'));
   });
 
   it('accepts registry hosts with ports and untagged names', () => {
-    expect(() => dockerBuildCommand({ ...base, imageRef: 'localhost:5000/team/fsdp:v1.0' })).not.toThrow();
+    expect(() => dockerBuildArgs({ ...base, imageRef: 'localhost:5000/team/fsdp:v1.0' })).not.toThrow();
     expect(() =>
-      dockerBuildCommand({ ...base, imageRef: '123456789012.dkr.ecr.us-west-2.amazonaws.com/fsdp' }),
+      dockerBuildArgs({ ...base, imageRef: '123456789012.dkr.ecr.us-west-2.amazonaws.com/fsdp' }),
     ).not.toThrow();
   });
 

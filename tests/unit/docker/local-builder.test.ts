@@ -3,6 +3,7 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import type { BuildEvent } from '../../../src/build-model/events.js';
+import { DockerClient, type DockerInvocation } from '../../../src/docker/client.js';
 import { LocalDockerBuilder, type LocalBuildOptions } from '../../../src/docker/local-builder.js';
 import type { OutputStream } from '../../../src/docker/output/parser-common.js';
 import type { ProcessExit, ProcessSpawner, SpawnedProcess, SpawnOptions } from '../../../src/docker/process-spawner.js';
@@ -80,21 +81,29 @@ function options(overrides: Partial<LocalBuildOptions> = {}): LocalBuildOptions 
     imageRef: 'fsdp:test',
     buildArgs: { TORCH_VERSION: '2.7.1' },
     labels: { 'dib.test': '1' },
-    builder: 'buildkit',
     logFile: path.join(directory, 'logs', 'build.log'),
     dockerfileText: fixtureDockerfile('ok'),
     ...overrides,
   };
 }
 
-function builderWith(spawner: ProcessSpawner, runner: CommandRunner = new FakeRunner({})) {
-  return new LocalDockerBuilder({ spawner, runner, killGraceMs: 50 });
+const INVOCATION: DockerInvocation = { path: 'docker', sudo: false, env: {}, builder: 'buildkit' };
+
+function builderWith(
+  spawner: ProcessSpawner,
+  runner: CommandRunner = new FakeRunner({}),
+  invocation: Partial<DockerInvocation> = {},
+) {
+  const docker = new DockerClient({ ...INVOCATION, ...invocation }, runner, spawner);
+  return new LocalDockerBuilder({ docker, killGraceMs: 50 });
 }
 
 describe('LocalDockerBuilder.build', () => {
   it('runs docker with exactly these arguments and environment', async () => {
     const spawner = new RecordingSpawner({ lines: [], exit: { exitCode: 0 } });
-    await builderWith(spawner).build(options({ target: 'runtime', noCache: true, dockerPath: '/usr/bin/docker' }));
+    await builderWith(spawner, undefined, { path: '/usr/bin/docker' }).build(
+      options({ target: 'runtime', noCache: true }),
+    );
     expect(spawner.calls).toEqual([
       {
         command: '/usr/bin/docker',
@@ -124,13 +133,20 @@ describe('LocalDockerBuilder.build', () => {
   it('runs the legacy builder through sudo -n when asked', async () => {
     const spawner = new RecordingSpawner({ lines: [], exit: { exitCode: 0 } });
     const iidFile = path.join(directory, 'image.iid');
-    await builderWith(spawner).build(options({ builder: 'legacy', useSudo: true, iidFile, buildArgs: {}, labels: {} }));
+    await builderWith(spawner, undefined, {
+      builder: 'legacy',
+      sudo: true,
+      path: '/usr/bin/docker',
+      env: { DOCKER_HOST: 'unix:///run/alt.sock' },
+    }).build(options({ iidFile, buildArgs: {}, labels: {} }));
+    // sudo resets the environment: the Docker variables and the builder choice go as its VAR=value arguments.
     expect(spawner.calls[0]).toEqual({
       command: 'sudo',
       args: [
         '-n',
+        'DOCKER_HOST=unix:///run/alt.sock',
         'DOCKER_BUILDKIT=0',
-        'docker',
+        '/usr/bin/docker',
         'build',
         '--force-rm',
         '-f',
@@ -141,7 +157,7 @@ describe('LocalDockerBuilder.build', () => {
         iidFile,
         directory,
       ],
-      env: { DOCKER_BUILDKIT: '0' },
+      env: {},
     });
   });
 
@@ -179,8 +195,8 @@ describe('LocalDockerBuilder.build', () => {
 
   it('reports the failed step with its Dockerfile line and the builder error', async () => {
     const spawner = new RecordingSpawner({ lines: stdoutLines('runfail.legacy.log'), exit: { exitCode: 2 } });
-    const result = await builderWith(spawner).build(
-      options({ builder: 'legacy', dockerfileText: fixtureDockerfile('runfail') }),
+    const result = await builderWith(spawner, undefined, { builder: 'legacy' }).build(
+      options({ dockerfileText: fixtureDockerfile('runfail') }),
     );
     expect(result).toMatchObject({
       success: false,
@@ -262,7 +278,7 @@ describe('LocalDockerBuilder.build', () => {
 
   it('says so when docker cannot be started', async () => {
     const spawner = new RecordingSpawner({ lines: [], exit: { spawnError: 'ENOENT' } });
-    const result = await builderWith(spawner).build(options({ dockerPath: '/nope/docker' }));
+    const result = await builderWith(spawner, undefined, { path: '/nope/docker' }).build(options());
     expect(result).toMatchObject({ success: false, errorMessage: 'could not run /nope/docker: ENOENT' });
   });
 
@@ -311,7 +327,7 @@ describe('LocalDockerBuilder.imageInfo', () => {
       {
         command: 'docker',
         args: ['image', 'inspect', '--format', '{{json .}}', 'fsdp:test'],
-        options: { timeoutMs: 5000 },
+        options: { timeoutMs: 5000, env: {} },
       },
     ]);
   });
@@ -324,12 +340,15 @@ describe('LocalDockerBuilder.imageInfo', () => {
     await expect(builderWith(spawner, timedOut).imageInfo('fsdp:test')).rejects.toThrow(/timed out/);
   });
 
-  it('uses sudo -n when asked', async () => {
+  it('uses sudo -n when the client does: the inspect after a sudo build runs the same way', async () => {
     const runner = new FakeRunner({ stdout: JSON.stringify({ Id: 'sha256:abc', Size: 1 }) });
-    await builderWith(new RecordingSpawner({ lines: [], exit: {} }), runner).imageInfo('fsdp:test', { useSudo: true });
+    await builderWith(new RecordingSpawner({ lines: [], exit: {} }), runner, {
+      sudo: true,
+      path: '/usr/bin/docker',
+    }).imageInfo('fsdp:test');
     expect(runner.calls[0]).toMatchObject({
       command: 'sudo',
-      args: ['-n', 'docker', 'image', 'inspect', '--format', '{{json .}}', 'fsdp:test'],
+      args: ['-n', '/usr/bin/docker', 'image', 'inspect', '--format', '{{json .}}', 'fsdp:test'],
     });
   });
 });

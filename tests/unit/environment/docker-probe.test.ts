@@ -49,6 +49,38 @@ describe('probeDocker with recorded docker output', () => {
       ]),
     );
     expect(runner.calls.every((call) => call.command === path.join(dir, 'docker'))).toBe(true);
+    // The decision the build gets: the CLI the probe ran, no sudo, the selected builder.
+    expect(status.invocation).toEqual({ path: path.join(dir, 'docker'), sudo: false, env: {}, builder: 'legacy' });
+  });
+
+  it('hands a reachable daemon its invocation: sudo, the Docker variables as sudo arguments, the builder', async () => {
+    const { dir, env } = await fakeDockerOnPath();
+    const dockerHost = 'unix:///run/docker-alt.sock';
+    const sudoPrefix = ['-n', `DOCKER_HOST=${dockerHost}`, path.join(dir, 'docker')];
+    const runner = new RecordingRunner()
+      .on([...sudoPrefix, 'version'], { stdout: await fixture('version-28-on-20.10.json') })
+      .on([...sudoPrefix, 'info'], { stdout: await fixture('info-20.10.json') })
+      .on([...sudoPrefix, 'buildx'], { stdout: 'github.com/docker/buildx v0.24.0 abc' });
+    const status = await probeDocker({
+      runner,
+      dockerCommand: 'docker',
+      useSudo: true,
+      env: { ...env, DOCKER_HOST: dockerHost, AWS_PROFILE: 'not-for-docker' },
+      timeoutMs: 1000,
+    });
+    const docker = path.join(dir, 'docker');
+    expect(status.daemon.state).toBe('reachable');
+    expect(status.invocation).toEqual({
+      path: docker,
+      sudo: true,
+      env: { DOCKER_HOST: dockerHost },
+      builder: 'buildkit',
+    });
+    // Every probe call already ran the way a build will: through sudo, DOCKER_HOST passed across its reset.
+    for (const call of runner.calls) {
+      expect(call.command).toBe('sudo');
+      expect(call.args.slice(0, 3)).toEqual(['-n', `DOCKER_HOST=${dockerHost}`, docker]);
+    }
   });
 
   it('classifies the real permission-denied error and points at use_sudo', async () => {
@@ -61,6 +93,7 @@ describe('probeDocker with recorded docker output', () => {
     const status = await probeDocker({ runner, dockerCommand: 'docker', useSudo: false, env, timeoutMs: 1000 });
     expect(status.daemon.state).toBe('permission-denied');
     expect(status.daemon.hint).toMatch(/use_sudo/);
+    expect(status.invocation).toBeUndefined();
     // The daemon was never asked for `info` once version failed.
     expect(runner.calls.some((call) => call.args[0] === 'info')).toBe(false);
   });
@@ -126,6 +159,7 @@ describe('probeDocker with recorded docker output', () => {
       timeoutMs: 1000,
     });
     expect(status.context).toMatchObject({ docker_host: 'tcp://127.0.0.1:1', source: 'DOCKER_HOST' });
+    for (const call of runner.calls) expect(call.options.env).toEqual({ DOCKER_HOST: 'tcp://127.0.0.1:1' });
   });
 });
 

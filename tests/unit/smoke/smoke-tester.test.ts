@@ -2,6 +2,8 @@ import { describe, expect, it } from 'vitest';
 import { PROBE_SCRIPT } from '../../../src/smoke/probe-script.js';
 import { smokeResultSchema, type SmokeCheck, type SmokeResult } from '../../../src/build-model/smoke-schema.js';
 import { removeSmokeContainers, SmokeTester, type SmokeTesterOptions } from '../../../src/smoke/smoke-tester.js';
+import { DockerClient, type DockerInvocation } from '../../../src/docker/client.js';
+import type { CommandRunner } from '../../../src/util/command-runner.js';
 import { InputError } from '../../../src/util/errors.js';
 import {
   dockerScript,
@@ -16,11 +18,20 @@ import {
 const IMAGE = 'fsdp:latest';
 const LABELS = ['--label', 'dib.smoke=1', '--label', 'dib.smoke.id=run1'];
 
-function tester(handler: FakeHandler, options: Partial<SmokeTesterOptions> = {}) {
+/** A client on the fake, as the probe would decide it: `docker`, no sudo, unless the test says otherwise. */
+function client(runner: CommandRunner, invocation: Partial<DockerInvocation> = {}): DockerClient {
+  return new DockerClient({ path: 'docker', sudo: false, env: {}, builder: 'legacy', ...invocation }, runner);
+}
+
+function tester(
+  handler: FakeHandler,
+  options: Partial<Omit<SmokeTesterOptions, 'docker'>> = {},
+  invocation: Partial<DockerInvocation> = {},
+) {
   const fake = new FakeDocker(handler);
   let now = 0;
   const smoke = new SmokeTester({
-    runner: fake,
+    docker: client(fake, invocation),
     idGenerator: () => 'run1',
     clock: () => (now += 10),
     ...options,
@@ -145,7 +156,7 @@ describe('SmokeTester docker arguments', () => {
   });
 
   it('prefixes every docker call with sudo -n when useSudo is set', async () => {
-    const { fake, smoke } = tester(dockerScript(), { useSudo: true, dockerCommand: '/usr/bin/docker' });
+    const { fake, smoke } = tester(dockerScript(), {}, { sudo: true, path: '/usr/bin/docker' });
     await smoke.run({ image: IMAGE });
     for (const call of fake.calls) {
       expect(call.command).toBe('sudo');
@@ -488,7 +499,7 @@ describe('SmokeTester input', () => {
 describe('removeSmokeContainers', () => {
   it('lists containers by the smoke label and removes them', async () => {
     const fake = new FakeDocker((call) => (call.args[0] === 'ps' ? { stdout: 'abc123\ndef456\n' } : { exitCode: 0 }));
-    const result = await removeSmokeContainers({ runner: fake });
+    const result = await removeSmokeContainers({ docker: client(fake) });
     expect(fake.dockerCalls()).toEqual([
       ['ps', '-aq', '--filter', 'label=dib.smoke=1'],
       ['rm', '-f', 'abc123', 'def456'],
@@ -498,9 +509,12 @@ describe('removeSmokeContainers', () => {
 
   it('does nothing when no container is left, and reports a docker failure', async () => {
     const empty = new FakeDocker(() => ({ stdout: '' }));
-    expect(await removeSmokeContainers({ runner: empty, runId: 'r1' })).toEqual({ removed: [] });
+    expect(await removeSmokeContainers({ docker: client(empty), runId: 'r1' })).toEqual({ removed: [] });
     expect(empty.dockerCalls()).toEqual([['ps', '-aq', '--filter', 'label=dib.smoke.id=r1']]);
     const broken = new FakeDocker(() => ({ exitCode: 1, stderr: 'Cannot connect to the Docker daemon' }));
-    expect(await removeSmokeContainers({ runner: broken })).toMatchObject({ removed: [], error: /Cannot connect/ });
+    expect(await removeSmokeContainers({ docker: client(broken) })).toMatchObject({
+      removed: [],
+      error: /Cannot connect/,
+    });
   });
 });
