@@ -23,7 +23,14 @@ import type { Build, CodeBuildClient, Project } from '@aws-sdk/client-codebuild'
 import type { AttemptInput, AttemptOutcome, BuildRequest } from '../build-model/attempt.js';
 import type { BuildEvent } from '../build-model/events.js';
 import type { SmokeResult } from '../build-model/smoke-schema.js';
-import { InputError } from '../util/errors.js';
+import {
+  awsErrorName,
+  describeAwsError,
+  unexpectedAwsAnswer,
+  type AwsCall,
+  type AwsService,
+} from '../util/aws-errors.js';
+import { ExpectedFailure, InputError, failureText } from '../util/errors.js';
 import { buildspecCommands, generateBuildspec, imageTag, parseEcrRepositoryUri, wantsPush } from './buildspec.js';
 import { createAwsClients, withDeadline, type AwsClientOptions, type AwsClients } from './clients.js';
 import type { ExtraFile } from './context-package.js';
@@ -236,60 +243,39 @@ function defaultSleep(ms: number, signal?: AbortSignal): Promise<void> {
   });
 }
 
-function errorName(error: unknown): string {
-  const e = error as { name?: string; Code?: string } | undefined;
-  return e?.Code ?? e?.name ?? 'Error';
+/** How a failed CodeBuild-path call is described: the call, and the next steps that know about the project. */
+function codebuildCall(
+  operation: string,
+  project: string,
+  region: string,
+  service: AwsService = 'CodeBuild',
+  signal?: AbortSignal,
+): AwsCall {
+  return {
+    service,
+    operation,
+    region,
+    ...(signal === undefined ? {} : { signal }),
+    nextSteps: {
+      'aws-permissions': `Give the caller codebuild:BatchGetProjects, StartBuild, BatchGetBuilds and StopBuild on project ${project}, logs:GetLogEvents on /aws/codebuild/${project}, and S3 access to the source bucket.`,
+      'aws-limit': 'Wait for running builds to finish, or ask AWS for a higher concurrent-build quota.',
+    },
+  };
 }
 
-function errorText(error: unknown): string {
-  if (error instanceof InputError) return `${error.message} (${error.hint})`;
-  return `${errorName(error)}: ${error instanceof Error ? error.message : String(error)}`;
+/** One line for the log: an expected failure's message and next step, else the failure of `call`, described. */
+function errorText(error: unknown, call?: AwsCall): string {
+  if (error instanceof InputError || error instanceof ExpectedFailure) return failureText(error);
+  if (call !== undefined) return failureText(describeAwsError(error, call));
+  return `${awsErrorName(error)}: ${error instanceof Error ? error.message.split('\n')[0] : String(error)}`;
 }
 
 function isAbort(error: unknown, signal?: AbortSignal): boolean {
-  return signal?.aborted === true || errorName(error) === 'AbortError';
-}
-
-/** Turns a failed control-plane call into an InputError that says what to do, when it is a user problem. */
-function describeCodeBuildFailure(error: unknown, operation: string, project: string, region: string): Error {
-  if (error instanceof InputError) return error;
-  const name = errorName(error);
-  const message = error instanceof Error ? error.message : String(error);
-  if (/AccessDenied|NotAuthorized|UnauthorizedOperation/i.test(name) || /not authorized/i.test(message)) {
-    return new InputError(
-      'aws_permissions',
-      `${operation} was denied (${name}: ${message})`,
-      `Give the caller codebuild:BatchGetProjects, StartBuild, BatchGetBuilds and StopBuild on project ${project}, logs:GetLogEvents on /aws/codebuild/${project}, and S3 access to the source bucket.`,
-    );
-  }
-  if (/UnrecognizedClient|InvalidClientTokenId|ExpiredToken|InvalidSignature|CredentialsProviderError/i.test(name)) {
-    return new InputError(
-      'aws_credentials',
-      `AWS rejected the credentials for ${operation} (${name}: ${message})`,
-      'Refresh them (aws sso login, or aws configure) and retry.',
-    );
-  }
-  if (name === 'ResourceNotFoundException' && operation === 'StartBuild') return projectNotFoundError(project, region);
-  if (name === 'AccountLimitExceededException') {
-    return new InputError(
-      'codebuild_project',
-      `CodeBuild refused the build: ${message}`,
-      'Wait for running builds to finish, or ask AWS for a higher concurrent-build quota.',
-    );
-  }
-  const code = (error as { code?: unknown } | undefined)?.code;
-  if (
-    name === 'AwsCallTimeoutError' ||
-    name === 'TimeoutError' ||
-    (typeof code === 'string' && /^(ETIMEDOUT|ECONNREFUSED|ECONNRESET|ENOTFOUND|EAI_AGAIN|EPIPE)$/.test(code))
-  ) {
-    return new InputError(
-      'aws',
-      `${operation}: the AWS endpoint did not answer (${name}: ${message})`,
-      `Check the network path to the AWS endpoints for ${region} (proxy, VPN, AWS_ENDPOINT_URL_*), then retry.`,
-    );
-  }
-  return error instanceof Error ? error : new Error(String(error));
+  return (
+    signal?.aborted === true ||
+    awsErrorName(error) === 'AbortError' ||
+    (error instanceof ExpectedFailure && error.kind === 'cancelled')
+  );
 }
 
 function iso(date: Date | undefined): string | undefined {
@@ -438,7 +424,9 @@ export class CodeBuildRunner {
           (abortSignal) => sts.send(new GetCallerIdentityCommand({}), { abortSignal }),
           this.call(),
         );
-        if (identity.Account === undefined) throw new Error('sts:GetCallerIdentity returned no account');
+        if (identity.Account === undefined) {
+          throw unexpectedAwsAnswer({ service: 'STS', operation: 'GetCallerIdentity' }, 'the answer has no account');
+        }
         return identity.Account;
       })();
       this.accounts.set(region, account);
@@ -457,7 +445,7 @@ export class CodeBuildRunner {
         this.call(),
       );
     } catch (error) {
-      throw describeCodeBuildFailure(error, 'BatchGetProjects', project, region);
+      throw describeAwsError(error, codebuildCall('BatchGetProjects', project, region));
     }
     const found: Project | undefined = answer.projects?.find((p) => p.name === project);
     if (found === undefined) {
@@ -610,7 +598,7 @@ export class CodeBuildRunner {
     const accountId =
       options.accountId ??
       (await this.accountId(region).catch((error: unknown) => {
-        throw describeCodeBuildFailure(error, 'GetCallerIdentity', project, region);
+        throw describeAwsError(error, codebuildCall('GetCallerIdentity', project, region, 'STS'));
       }));
     const ecrRepository = this.pushTarget(options, accountId);
     const buildspec = generateBuildspec({
@@ -685,10 +673,12 @@ export class CodeBuildRunner {
         this.call(),
       );
     } catch (error) {
-      throw describeCodeBuildFailure(error, 'StartBuild', project, region);
+      if (awsErrorName(error) === 'ResourceNotFoundException') throw projectNotFoundError(project, region);
+      throw describeAwsError(error, codebuildCall('StartBuild', project, region));
     }
     const id = started.build?.id;
-    if (id === undefined) throw new Error('StartBuild returned no build id');
+    if (id === undefined)
+      throw unexpectedAwsAnswer(codebuildCall('StartBuild', project, region), 'the answer has no build id');
     const account = accountFromArn(started.build?.arn) ?? accountId;
     const consoleUrl = buildConsoleUrl(id, region, account);
     sink.info(`started CodeBuild build ${id} (timeout ${timeoutMinutes} min): ${consoleUrl}`);
@@ -733,7 +723,13 @@ export class CodeBuildRunner {
       options,
       sink,
     );
-    if (launched === undefined) throw new InputError('signal', 'cancelled before the build started', 'Start it again.');
+    if (launched === undefined) {
+      throw new ExpectedFailure({
+        kind: 'cancelled',
+        message: 'cancelled before the CodeBuild build started',
+        nextStep: 'Start it again.',
+      });
+    }
     const { dockerfileText: _text, ...launch } = launched;
     return launch;
   }
@@ -901,7 +897,6 @@ export class CodeBuildRunner {
     let token: string | undefined;
     let stopAt: number | undefined;
     let errors = 0;
-    let lastError: unknown;
     const order = Object.keys(PHASES);
     let reported = -1;
     // Phases come from the log's "Entering phase" lines (in order with the output) and from BatchGetBuilds (for the
@@ -948,7 +943,7 @@ export class CodeBuildRunner {
           );
         } catch (error) {
           // The stream appears a moment after PROVISIONING starts.
-          if (errorName(error) === 'ResourceNotFoundException') return count;
+          if (awsErrorName(error) === 'ResourceNotFoundException') return count;
           throw error;
         }
         for (const event of answer.events ?? []) {
@@ -975,7 +970,7 @@ export class CodeBuildRunner {
             this.call(),
           );
         } catch (error) {
-          ctx.sink.info(`StopBuild failed: ${errorText(error)}`);
+          ctx.sink.info(`StopBuild failed: ${errorText(error, codebuildCall('StopBuild', ctx.project, ctx.region))}`);
         }
       }
       if (ctx.stop.requested && stopAt === undefined) stopAt = this.now();
@@ -996,10 +991,10 @@ export class CodeBuildRunner {
       } catch (error) {
         // A build id unknown to CodeBuild (e.g. just after StartBuild, or a wrong region) counts as a failed poll.
         errors++;
-        lastError = error;
-        ctx.sink.info(`polling CodeBuild failed (${errors}/${poll.maxConsecutiveErrors}): ${errorText(error)}`);
+        const text = errorText(error, codebuildCall('BatchGetBuilds', ctx.project, ctx.region));
+        ctx.sink.info(`polling CodeBuild failed (${errors}/${poll.maxConsecutiveErrors}): ${text}`);
         if (errors >= poll.maxConsecutiveErrors) {
-          return { build, cancelled: ctx.stop.requested, lostContact: errorText(lastError) };
+          return { build, cancelled: ctx.stop.requested, lostContact: text };
         }
       }
       if (build?.buildComplete === true || (build?.buildStatus !== undefined && build.buildStatus !== 'IN_PROGRESS'))
@@ -1023,7 +1018,9 @@ export class CodeBuildRunner {
       try {
         lines = await drain();
       } catch (error) {
-        ctx.sink.info(`reading the last log lines failed: ${errorText(error)}`);
+        ctx.sink.info(
+          `reading the last log lines failed: ${errorText(error, codebuildCall('GetLogEvents', ctx.project, ctx.region, 'CloudWatch Logs'))}`,
+        );
         break;
       }
       quiet = lines === 0 ? quiet + 1 : 0;
@@ -1142,7 +1139,8 @@ export class CodeBuildRunner {
     try {
       build = await this.getBuild(client, sdk, parsed.id);
     } catch (error) {
-      throw describeCodeBuildFailure(error, 'BatchGetBuilds', parsed.id.split(':')[0] ?? '', parsed.region);
+      if (error instanceof InputError) throw error;
+      throw describeAwsError(error, codebuildCall('BatchGetBuilds', parsed.id.split(':')[0] ?? '', parsed.region));
     }
     const id = build.id ?? parsed.id;
     const errorMessage =
@@ -1201,8 +1199,8 @@ export class CodeBuildRunner {
         this.call(),
       );
     } catch (error) {
-      if (errorName(error) === 'ResourceNotFoundException') return [];
-      throw describeCodeBuildFailure(error, 'GetLogEvents', status.project, status.region);
+      if (awsErrorName(error) === 'ResourceNotFoundException') return [];
+      throw describeAwsError(error, codebuildCall('GetLogEvents', status.project, status.region, 'CloudWatch Logs'));
     }
     const all = (answer.events ?? []).flatMap((event) => messageLines(event.message));
     return all.slice(-lines);
@@ -1219,8 +1217,8 @@ export class CodeBuildRunner {
       );
     } catch (error) {
       // Stopping a finished build is refused by CodeBuild; the status below says how it ended.
-      if (errorName(error) !== 'InvalidInputException') {
-        throw describeCodeBuildFailure(error, 'StopBuild', parsed.id.split(':')[0] ?? '', parsed.region);
+      if (awsErrorName(error) !== 'InvalidInputException') {
+        throw describeAwsError(error, codebuildCall('StopBuild', parsed.id.split(':')[0] ?? '', parsed.region));
       }
     }
     return this.status(parsed.id, parsed.region);

@@ -22,6 +22,8 @@ export interface AwsCall {
   region?: string;
   /** Next steps that know more than the translator (the exact permissions, the setup command), by kind. */
   nextSteps?: Partial<Record<FailureKind, string>>;
+  /** The caller's cancellation: once it is aborted, any failure of the call is a cancellation. */
+  signal?: AbortSignal;
 }
 
 const IAM_PREFIX: Record<AwsService, string> = {
@@ -178,7 +180,7 @@ function describeKind(kind: FailureKind, call: AwsCall, f: Facts): { message: st
 export function describeAwsError(error: unknown, call: AwsCall): ExpectedFailure {
   if (error instanceof ExpectedFailure) return error;
   const f = facts(error);
-  const kind = classify(f);
+  const kind = call.signal?.aborted === true ? 'cancelled' : classify(f);
   const described = describeKind(kind, call, f);
   return new ExpectedFailure({
     kind,

@@ -14,7 +14,7 @@ import { createAwsClients } from '../../src/codebuild/clients.js';
 import { CodeBuildRunner, type PhaseProgress } from '../../src/codebuild/codebuild-runner.js';
 import type { BuildEvent } from '../../src/build-model/events.js';
 import { diagnoseBuildLog } from '../../src/diagnosis/diagnose.js';
-import { InputError } from '../../src/util/errors.js';
+import { ExpectedFailure, InputError } from '../../src/util/errors.js';
 import { startAwsEmulator, type AwsEmulatorHandle } from '../support/aws-emulator/index.js';
 import {
   TEST_BASE_IMAGE,
@@ -231,8 +231,8 @@ describe('CodeBuild runner, no Docker needed', () => {
       let started = Date.now();
       const first = await perRequest.checkProject(PROJECT, REGION).catch((e: unknown) => e);
       const perRequestMs = Date.now() - started;
-      expect(first).toBeInstanceOf(InputError);
-      expect((first as InputError).message).toContain(
+      expect(first).toBeInstanceOf(ExpectedFailure);
+      expect((first as ExpectedFailure).message).toContain(
         'BatchGetProjects: the AWS endpoint did not answer (TimeoutError',
       );
       expect(perRequestMs).toBeLessThan(8_000); // 5 attempts of 0.5 s plus the SDK's backoff
@@ -242,8 +242,8 @@ describe('CodeBuild runner, no Docker needed', () => {
       started = Date.now();
       const second = await perCall.checkProject(PROJECT, REGION).catch((e: unknown) => e);
       const perCallMs = Date.now() - started;
-      expect(second).toBeInstanceOf(InputError);
-      expect((second as InputError).message).toContain('an AWS call did not complete within 1.5 s');
+      expect(second).toBeInstanceOf(ExpectedFailure);
+      expect((second as ExpectedFailure).message).toContain('an AWS call did not complete within 1.5 s');
       expect(perCallMs).toBeLessThan(3_000);
       perCall.destroy();
       console.log(

@@ -14,7 +14,8 @@
  */
 import type { ComputeType, EnvironmentType } from '@aws-sdk/client-codebuild';
 import { createHash } from 'node:crypto';
-import { InputError } from '../../util/errors.js';
+import { awsErrorName, describeAwsError, unexpectedAwsAnswer, type AwsService } from '../../util/aws-errors.js';
+import { ExpectedFailure, InputError } from '../../util/errors.js';
 import type { AwsClients } from '../clients.js';
 import { withDeadline } from '../clients.js';
 import { CONTEXT_KEY_PREFIX, defaultBucketName, ensureBucket } from '../s3-upload.js';
@@ -379,38 +380,30 @@ export interface RunSetupOptions {
   callTimeoutMs?: number;
 }
 
-function errorName(error: unknown): string {
-  const e = error as { name?: string; Code?: string } | undefined;
-  return e?.Code ?? e?.name ?? 'Error';
-}
-
-function errorMessage(error: unknown): string {
-  return error instanceof Error ? error.message : String(error);
-}
-
 function isPropagationError(error: unknown): boolean {
-  const message = errorMessage(error);
+  const message = error instanceof Error ? error.message : String(error);
   return (
-    errorName(error) === 'InvalidInputException' &&
+    awsErrorName(error) === 'InvalidInputException' &&
     /not authorized to perform: ?sts:AssumeRole|service role|cannot be assumed/i.test(message)
   );
 }
 
-function describeAwsFailure(error: unknown, what: string): InputError {
-  if (error instanceof InputError) return error;
-  const name = errorName(error);
-  if (/AccessDenied|UnauthorizedOperation|NotAuthorized/i.test(name)) {
-    return new InputError(
-      'aws_permissions',
-      `${what} was denied: ${errorMessage(error)}`,
-      'Run setup-codebuild with credentials allowed to manage IAM roles, S3 buckets, CodeBuild projects (and ECR repositories).',
-    );
-  }
-  return new InputError(
-    'aws',
-    `${what} failed: ${name}: ${errorMessage(error)}`,
-    'Check the credentials and region, then run setup again.',
-  );
+const SETUP_PERMISSIONS =
+  'Run setup-codebuild with credentials allowed to manage IAM roles, S3 buckets, CodeBuild projects (and ECR repositories).';
+
+/** A failed setup call, described by the one AWS translator with setup's next steps. */
+function setupFailure(error: unknown, service: AwsService, operation: string, resource: string): ExpectedFailure {
+  return describeAwsError(error, {
+    service,
+    operation,
+    resource,
+    nextSteps: {
+      'aws-permissions': SETUP_PERMISSIONS,
+      'aws-rejected': isPropagationError(error)
+        ? 'IAM has not made the new role usable yet: run setup-codebuild again in a minute.'
+        : 'Check the credentials and region, then run setup again.',
+    },
+  });
 }
 
 function sameDocument(a: string, b: PolicyDocument): boolean {
@@ -443,9 +436,11 @@ export async function runSetup(
       (abortSignal) => sts.send(new GetCallerIdentityCommand({}), { abortSignal }),
       call,
     ).catch((error: unknown) => {
-      throw describeAwsFailure(error, 'sts:GetCallerIdentity');
+      throw setupFailure(error, 'STS', 'GetCallerIdentity', 'the caller');
     });
-    if (identity.Account === undefined) throw new Error('GetCallerIdentity returned no account');
+    if (identity.Account === undefined) {
+      throw unexpectedAwsAnswer({ service: 'STS', operation: 'GetCallerIdentity' }, 'the answer has no account');
+    }
     plan = planSetup({ ...plan.options, accountId: identity.Account });
   }
   const accountId = plan.accountId as string;
@@ -466,8 +461,8 @@ export async function runSetup(
       notes.push(`role ${plan.roleName} exists but its trust policy does not name codebuild.amazonaws.com; left as is`);
     }
   } catch (error) {
-    if (errorName(error) !== 'NoSuchEntity' && errorName(error) !== 'NoSuchEntityException') {
-      throw describeAwsFailure(error, `iam:GetRole ${plan.roleName}`);
+    if (awsErrorName(error) !== 'NoSuchEntity' && awsErrorName(error) !== 'NoSuchEntityException') {
+      throw setupFailure(error, 'IAM', 'GetRole', `role ${plan.roleName}`);
     }
     const answer = await withDeadline(
       (abortSignal) =>
@@ -482,7 +477,7 @@ export async function runSetup(
         ),
       call,
     ).catch((e: unknown) => {
-      throw describeAwsFailure(e, `iam:CreateRole ${plan.roleName}`);
+      throw setupFailure(e, 'IAM', 'CreateRole', `role ${plan.roleName}`);
     });
     roleArn = answer.Role?.Arn ?? roleArn;
     created.push(`iam-role ${plan.roleName}`);
@@ -502,8 +497,8 @@ export async function runSetup(
     );
     current = decodeURIComponent(answer.PolicyDocument ?? '');
   } catch (error) {
-    if (errorName(error) !== 'NoSuchEntity' && errorName(error) !== 'NoSuchEntityException') {
-      throw describeAwsFailure(error, `iam:GetRolePolicy ${plan.policyName}`);
+    if (awsErrorName(error) !== 'NoSuchEntity' && awsErrorName(error) !== 'NoSuchEntityException') {
+      throw setupFailure(error, 'IAM', 'GetRolePolicy', `policy ${plan.policyName}`);
     }
   }
   const policyLabel = `iam-role-policy ${plan.roleName}/${plan.policyName}`;
@@ -522,7 +517,7 @@ export async function runSetup(
         ),
       call,
     ).catch((e: unknown) => {
-      throw describeAwsFailure(e, `iam:PutRolePolicy ${plan.policyName}`);
+      throw setupFailure(e, 'IAM', 'PutRolePolicy', `policy ${plan.policyName}`);
     });
     (current === undefined ? created : updated).push(policyLabel);
   }
@@ -551,8 +546,8 @@ export async function runSetup(
         );
         found.push(`ecr-repository ${name}`);
       } catch (error) {
-        if (errorName(error) !== 'RepositoryNotFoundException') {
-          throw describeAwsFailure(error, `ecr:DescribeRepositories ${name}`);
+        if (awsErrorName(error) !== 'RepositoryNotFoundException') {
+          throw setupFailure(error, 'ECR', 'DescribeRepositories', `repository ${name}`);
         }
         await withDeadline(
           (abortSignal) =>
@@ -567,8 +562,8 @@ export async function runSetup(
             ),
           call,
         ).catch((e: unknown) => {
-          if (errorName(e) === 'RepositoryAlreadyExistsException') return;
-          throw describeAwsFailure(e, `ecr:CreateRepository ${name}`);
+          if (awsErrorName(e) === 'RepositoryAlreadyExistsException') return;
+          throw setupFailure(e, 'ECR', 'CreateRepository', `repository ${name}`);
         });
         created.push(`ecr-repository ${name}`);
       }
@@ -583,7 +578,7 @@ export async function runSetup(
     (abortSignal) => codebuild.send(new cbSdk.BatchGetProjectsCommand({ names: [plan.project] }), { abortSignal }),
     call,
   ).catch((error: unknown) => {
-    throw describeAwsFailure(error, `codebuild:BatchGetProjects ${plan.project}`);
+    throw setupFailure(error, 'CodeBuild', 'BatchGetProjects', `project ${plan.project}`);
   });
   const project = existing.projects?.find((p) => p.name === plan.project);
   let projectArn = project?.arn;
@@ -630,7 +625,7 @@ export async function runSetup(
         created.push(`codebuild-project ${plan.project}`);
         break;
       } catch (error) {
-        if (errorName(error) === 'ResourceAlreadyExistsException') {
+        if (awsErrorName(error) === 'ResourceAlreadyExistsException') {
           found.push(`codebuild-project ${plan.project}`);
           break;
         }
@@ -640,7 +635,7 @@ export async function runSetup(
           delay = Math.min(maxDelay, delay * 2);
           continue;
         }
-        throw describeAwsFailure(error, `codebuild:CreateProject ${plan.project}`);
+        throw setupFailure(error, 'CodeBuild', 'CreateProject', `project ${plan.project}`);
       }
     }
   }
