@@ -53,11 +53,6 @@ export class CodeBuildRunner {
     this.io.destroy();
   }
 
-  /** The caller's account (STS), cached per region. */
-  accountId(region: string): Promise<string> {
-    return this.io.accountId(region);
-  }
-
   /** BatchGetProjects: whether the project exists and how it is configured. Never throws for a missing project. */
   checkProject(project: string, region: string): Promise<ProjectCheck> {
     return checkProject(this.io, project, region);
