@@ -4,7 +4,7 @@ import type { CallToolResult, ServerNotification, ServerRequest } from '@modelco
 import type { ServerDeps } from './deps.js';
 import { createTools } from './tools/index.js';
 import type { AnyToolDefinition, ToolContext } from './tools/tool.js';
-import { InputError } from './util/errors.js';
+import { ExpectedFailure, InputError, failureText } from './util/errors.js';
 import { SERVER_NAME, VERSION } from './version.js';
 
 const INSTRUCTIONS =
@@ -48,9 +48,10 @@ function registerTool(server: McpServer, tool: AnyToolDefinition): void {
         if (outcome.isError) result.isError = true;
         return result;
       } catch (error) {
-        // Bad input is the agent's to fix: say which field and what to do. Anything else is a bug and propagates.
-        if (error instanceof InputError) {
-          return { content: [{ type: 'text', text: `${error.message}. ${error.hint}` }], isError: true };
+        // Bad input and expected failures (AWS denied, throttled, unreachable…) are the agent's to act on: say what
+        // and the next step. Anything else is a bug and propagates.
+        if (error instanceof InputError || error instanceof ExpectedFailure) {
+          return { content: [{ type: 'text', text: failureText(error) }], isError: true };
         }
         throw error;
       }

@@ -1,5 +1,5 @@
 import type { SmokeResult } from '../build-model/smoke-schema.js';
-import { InputError } from '../util/errors.js';
+import { ExpectedFailure, InputError, failureText } from '../util/errors.js';
 import type { AttemptOutcome, BuildPorts } from '../build-model/attempt.js';
 import type { CodeBuildRunner } from '../codebuild/codebuild-runner.js';
 import { planAfterFailure, prepareSources, writeFixesToContext } from './fixes.js';
@@ -30,12 +30,12 @@ export function codebuildPorts(options: CodeBuildTargetOptions): BuildPorts {
         return { ...outcome, remoteId: outcome.codebuildBuildId, consoleUrl: outcome.consoleUrl };
       } catch (error) {
         // Problems before the build starts (bucket, credentials, project) are the attempt's failure, with the text.
-        if (!(error instanceof InputError)) throw error;
+        if (!(error instanceof InputError || error instanceof ExpectedFailure)) throw error;
         return {
           success: false,
-          cancelled: false,
+          cancelled: error instanceof ExpectedFailure && error.kind === 'cancelled',
           builder: 'codebuild',
-          errorMessage: `${error.message}. ${error.hint}`,
+          errorMessage: failureText(error),
           logFile: input.logFile,
         };
       }

@@ -4,7 +4,7 @@ import { createDefaultDeps, environmentDeps } from '../deps.js';
 import { DEFAULT_CODEBUILD_PROJECT, DEFAULT_REGION } from '../environment/aws-probe.js';
 import { detectEnvironment } from '../environment/detect.js';
 import { summarize } from '../tools/detect-environment.js';
-import { InputError } from '../util/errors.js';
+import { ExpectedFailure, InputError } from '../util/errors.js';
 import { SERVER_NAME, VERSION } from '../version.js';
 import { addBuildCommands } from './build-commands.js';
 import { parseKeyValue } from './options.js';
@@ -138,6 +138,10 @@ export async function runCli(argv: string[]): Promise<number> {
     if (error instanceof InputError) {
       note(`error: ${error.message}\nhint: ${error.hint}`);
       return EXIT_USAGE;
+    }
+    if (error instanceof ExpectedFailure) {
+      note(`error: ${error.message}\nnext: ${error.nextStep}`);
+      return EXIT_PROBLEM;
     }
     throw error;
   }

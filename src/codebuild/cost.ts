@@ -91,3 +91,8 @@ export function estimateCost(
       `${seed}; at the listed price that is nearer ${dollars(usd(perMinute * 20))}-${dollars(usd(perMinute * 25))}.`,
   };
 }
+
+/** `timeoutSeconds` as CodeBuild's `timeoutInMinutes` (rounded up, within CodeBuild's 5-2160). */
+export function timeoutMinutesFor(timeoutSeconds: number): number {
+  return Math.min(2160, Math.max(5, Math.ceil(timeoutSeconds / 60)));
+}

@@ -7,8 +7,8 @@
  * - `uploadContext` does HeadObject first and skips the upload when the object is already there (keys are content
  *   hashes), else uploads through `@aws-sdk/lib-storage` (multipart above one part). Transient failures (throttling,
  *   5xx, timeouts, connection resets) are retried with exponential backoff on top of the SDK's own retries; permanent
- *   ones (access denied, no such bucket, bad credentials, wrong region) stop at once with an InputError saying what
- *   to do. A stream cannot be replayed, so retries need `body` as a factory.
+ *   ones (access denied, no such bucket, bad credentials, wrong region) stop at once with an ExpectedFailure
+ *   (describeAwsError) saying what to do. A stream cannot be replayed, so retries need `body` as a factory.
  * - `uploadBuildContext` ties it to `context-package.ts` in two passes: zip → SHA-256 only (pass 1, nothing
  *   buffered), HeadObject on the hash key, and only when missing zip again straight into the upload (pass 2), checking
  *   that pass 2 hashed to the same value (else the context changed under us: the object is deleted).
@@ -17,7 +17,8 @@
  */
 import type { BucketLocationConstraint, S3Client } from '@aws-sdk/client-s3';
 import type { Readable } from 'node:stream';
-import { InputError } from '../util/errors.js';
+import { describeAwsError, restate, type AwsCall } from '../util/aws-errors.js';
+import { ExpectedFailure, InputError } from '../util/errors.js';
 import {
   hashContext,
   packageContext,
@@ -98,7 +99,7 @@ const REGION_NAMES = new Set([
 
 /** True for failures worth another try: throttling, 5xx, timeouts, dropped connections. */
 export function isTransientS3Error(error: unknown): boolean {
-  if (error instanceof InputError) return false;
+  if (error instanceof InputError || error instanceof ExpectedFailure) return false;
   const { name, status } = errorInfo(error);
   if (TRANSIENT_NAMES.has(name)) return true;
   if (CREDENTIAL_NAMES.has(name) || REGION_NAMES.has(name)) return false;
@@ -109,45 +110,22 @@ export function isTransientS3Error(error: unknown): boolean {
   return status >= 500 || status === 408 || status === 429;
 }
 
-/** Turns a permanent S3 failure into an InputError that says what to do. */
-export function describeS3Failure(error: unknown, operation: string, bucket: string, key?: string): InputError {
-  if (error instanceof InputError) return error;
-  const { name, status, message } = errorInfo(error);
-  const where = key === undefined ? `s3://${bucket}` : `s3://${bucket}/${key}`;
-  if (name === 'AccessDenied' || name === 'Forbidden' || status === 403) {
-    return new InputError(
-      's3_bucket',
-      `${operation} on ${where} was denied (${name})`,
-      `Give the caller s3:GetObject, s3:PutObject and s3:ListBucket on ${bucket} (without ListBucket a missing object looks like 403), ` +
+/** How a failed S3 call is described: the call, and the next steps that know about the source bucket. */
+export function s3Call(operation: string, bucket: string, key?: string): AwsCall {
+  return {
+    service: 'S3',
+    operation,
+    resource: key === undefined ? `s3://${bucket}` : `s3://${bucket}/${key}`,
+    nextSteps: {
+      'aws-permissions':
+        `Give the caller s3:GetObject, s3:PutObject and s3:ListBucket on ${bucket} (without ListBucket a missing object looks like 403), ` +
         'or pass --s3-bucket with a bucket this account owns.',
-    );
-  }
-  if (name === 'NoSuchBucket') {
-    return new InputError(
-      's3_bucket',
-      `bucket ${bucket} does not exist (${operation})`,
-      'Run the CodeBuild setup command to create it, or pass --s3-bucket with an existing bucket in the build region.',
-    );
-  }
-  if (CREDENTIAL_NAMES.has(name)) {
-    return new InputError(
-      'aws_credentials',
-      `AWS rejected the credentials for ${operation} on ${where} (${name}: ${message})`,
-      'Refresh them (aws sso login, or aws configure) and retry.',
-    );
-  }
-  if (REGION_NAMES.has(name) || status === 301) {
-    return new InputError(
-      'region',
-      `bucket ${bucket} is not in the region the client uses (${name})`,
-      'Pass --region with the bucket’s region, or a bucket in the build region.',
-    );
-  }
-  return new InputError(
-    's3_bucket',
-    `${operation} on ${where} failed: ${name}${status === undefined ? '' : ` (HTTP ${status})`}: ${message}`,
-    'Check the bucket name, its policy and the caller’s permissions.',
-  );
+      'aws-not-found':
+        'Run the CodeBuild setup command to create the bucket, or pass --s3-bucket with an existing bucket in the build region.',
+      'aws-region': 'Pass --region with the bucket’s region, or --s3-bucket with a bucket in the build region.',
+      'aws-rejected': 'Check the bucket name, its policy and the caller’s permissions.',
+    },
+  };
 }
 
 export interface RetryOptions {
@@ -158,19 +136,20 @@ export interface RetryOptions {
   signal?: AbortSignal;
 }
 
+/** Runs an S3 call with retries of transient failures; anything else stops at once, described. */
 async function withRetry<T>(
   run: (attempt: number) => Promise<T>,
-  describe: (error: unknown) => InputError,
+  describe: (error: unknown) => ExpectedFailure,
   options: RetryOptions,
 ): Promise<T> {
   const { default: pRetry, AbortError } = await import('p-retry');
-  return pRetry(
+  const attempts = pRetry(
     async (attempt) => {
       try {
         return await run(attempt);
       } catch (error) {
-        if (options.signal?.aborted) throw new AbortError(error instanceof Error ? error : new Error(String(error)));
-        if (!isTransientS3Error(error)) throw new AbortError(describe(error));
+        if (error instanceof InputError) throw new AbortError(error);
+        if (options.signal?.aborted || !isTransientS3Error(error)) throw new AbortError(describe(error));
         throw error instanceof Error ? error : new Error(String(error));
       }
     },
@@ -182,6 +161,13 @@ async function withRetry<T>(
       signal: options.signal,
     },
   );
+  try {
+    return await attempts;
+  } catch (error) {
+    // Transient failures that outlasted the retries, and aborts, are described too.
+    if (error instanceof InputError || error instanceof ExpectedFailure) throw error;
+    throw describe(error);
+  }
 }
 
 function isNotFound(error: unknown): boolean {
@@ -208,15 +194,15 @@ export async function ensureBucket(options: EnsureBucketOptions): Promise<Ensure
   const { HeadBucketCommand, CreateBucketCommand, PutPublicAccessBlockCommand, PutBucketEncryptionCommand } =
     await import('@aws-sdk/client-s3');
   const describe = (operation: string) => (error: unknown) => {
-    const { status } = errorInfo(error);
-    if (operation === 'HeadBucket' && status === 403) {
-      return new InputError(
-        's3_bucket',
-        `bucket ${bucket} exists but ${expectedOwner === undefined ? 'is not accessible' : `is not owned by account ${expectedOwner}`} or denies access`,
+    const failure = describeAwsError(error, { ...s3Call(operation, bucket), region, signal: options.signal });
+    if (operation === 'HeadBucket' && errorInfo(error).status === 403) {
+      return restate(
+        failure,
+        `S3 HeadBucket: bucket ${bucket} exists but ${expectedOwner === undefined ? 'is not accessible' : `is not owned by account ${expectedOwner}`} or denies access`,
         'Bucket names are global: pass --s3-bucket with a name this account owns, or grant s3:ListBucket on it.',
       );
     }
-    return describeS3Failure(error, operation, bucket);
+    return failure;
   };
 
   const exists = await withRetry(
@@ -252,12 +238,12 @@ export async function ensureBucket(options: EnsureBucketOptions): Promise<Ensure
     },
     (error) =>
       errorInfo(error).name === 'BucketAlreadyExists'
-        ? new InputError(
-            's3_bucket',
-            `bucket name ${bucket} is taken by another AWS account`,
+        ? restate(
+            describe('CreateBucket')(error),
+            `S3 CreateBucket: bucket name ${bucket} is taken by another AWS account`,
             'Bucket names are global: pass --s3-bucket with another name.',
           )
-        : describeS3Failure(error, 'CreateBucket', bucket),
+        : describe('CreateBucket')(error),
     options,
   );
   if (!created) return { bucket, created: false };
@@ -342,7 +328,7 @@ export async function uploadContext(options: UploadContextOptions): Promise<Uplo
         throw error;
       }
     },
-    (error) => describeS3Failure(error, 'HeadObject', bucket, key),
+    (error) => describeAwsError(error, { ...s3Call('HeadObject', bucket, key), signal: options.signal }),
     options,
   );
   if (
@@ -397,7 +383,7 @@ export async function uploadContext(options: UploadContextOptions): Promise<Uplo
         options.signal?.removeEventListener('abort', onAbort);
       }
     },
-    (error) => describeS3Failure(error, 'PutObject', bucket, key),
+    (error) => describeAwsError(error, { ...s3Call('PutObject', bucket, key), signal: options.signal }),
     options,
   );
   return { bucket, key, uploaded: true, attempts, etag: result.ETag, sourceLocation };

@@ -1,6 +1,8 @@
 import type { AwsCredentialIdentity, AwsCredentialIdentityProvider } from '@aws-sdk/types';
 import type { CommandRunner } from '../util/command-runner.js';
 import { findExecutable } from '../util/find-executable.js';
+import { describeAwsError } from '../util/aws-errors.js';
+import { failureText } from '../util/errors.js';
 
 /** The seed's default region when nothing else names one. */
 export const DEFAULT_REGION = 'us-west-2';
@@ -149,12 +151,6 @@ async function awsCliVersion(runner: CommandRunner, env: NodeJS.ProcessEnv): Pro
   return { found: true, path: cliPath, version };
 }
 
-function describeAwsError(error: unknown): string {
-  const err = error as { name?: string; message?: string; $metadata?: { httpStatusCode?: number } };
-  const status = err.$metadata?.httpStatusCode ? ` (HTTP ${err.$metadata.httpStatusCode})` : '';
-  return `${err.name ?? 'Error'}: ${(err.message ?? String(error)).split('\n')[0]}${status}`;
-}
-
 /** Options every probe client shares: one attempt, short timeouts, so a hung endpoint costs seconds, not minutes. */
 function probeClientConfig(region: string, credentials: AwsCredentialIdentity, timeoutMs: number) {
   return {
@@ -200,7 +196,12 @@ export async function probeAws(options: AwsProbeOptions): Promise<AwsStatus> {
       });
       status.identity = { checked: true, account_id: answer.Account, arn: answer.Arn };
     } catch (error) {
-      status.identity = { checked: true, error: describeAwsError(error) };
+      status.identity = {
+        checked: true,
+        error: failureText(
+          describeAwsError(error, { service: 'STS', operation: 'GetCallerIdentity', region: region.name }),
+        ),
+      };
     } finally {
       client.destroy();
     }
@@ -215,7 +216,18 @@ export async function probeAws(options: AwsProbeOptions): Promise<AwsStatus> {
       const exists = (answer.projects ?? []).some((p) => p.name === options.codebuildProject);
       status.codebuild_project = { name: options.codebuildProject, checked: true, exists };
     } catch (error) {
-      status.codebuild_project = { name: options.codebuildProject, checked: true, error: describeAwsError(error) };
+      status.codebuild_project = {
+        name: options.codebuildProject,
+        checked: true,
+        error: failureText(
+          describeAwsError(error, {
+            service: 'CodeBuild',
+            operation: 'BatchGetProjects',
+            resource: `project ${options.codebuildProject}`,
+            region: region.name,
+          }),
+        ),
+      };
     } finally {
       client.destroy();
     }

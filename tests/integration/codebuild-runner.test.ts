@@ -14,7 +14,7 @@ import { createAwsClients } from '../../src/codebuild/clients.js';
 import { CodeBuildRunner, type PhaseProgress } from '../../src/codebuild/codebuild-runner.js';
 import type { BuildEvent } from '../../src/build-model/events.js';
 import { diagnoseBuildLog } from '../../src/diagnosis/diagnose.js';
-import { InputError } from '../../src/util/errors.js';
+import { ExpectedFailure, InputError } from '../../src/util/errors.js';
 import { startAwsEmulator, type AwsEmulatorHandle } from '../support/aws-emulator/index.js';
 import {
   TEST_BASE_IMAGE,
@@ -231,8 +231,8 @@ describe('CodeBuild runner, no Docker needed', () => {
       let started = Date.now();
       const first = await perRequest.checkProject(PROJECT, REGION).catch((e: unknown) => e);
       const perRequestMs = Date.now() - started;
-      expect(first).toBeInstanceOf(InputError);
-      expect((first as InputError).message).toContain(
+      expect(first).toBeInstanceOf(ExpectedFailure);
+      expect((first as ExpectedFailure).message).toContain(
         'BatchGetProjects: the AWS endpoint did not answer (TimeoutError',
       );
       expect(perRequestMs).toBeLessThan(8_000); // 5 attempts of 0.5 s plus the SDK's backoff
@@ -242,8 +242,8 @@ describe('CodeBuild runner, no Docker needed', () => {
       started = Date.now();
       const second = await perCall.checkProject(PROJECT, REGION).catch((e: unknown) => e);
       const perCallMs = Date.now() - started;
-      expect(second).toBeInstanceOf(InputError);
-      expect((second as InputError).message).toContain('an AWS call did not complete within 1.5 s');
+      expect(second).toBeInstanceOf(ExpectedFailure);
+      expect((second as ExpectedFailure).message).toContain('an AWS call did not complete within 1.5 s');
       expect(perCallMs).toBeLessThan(3_000);
       perCall.destroy();
       console.log(
@@ -486,7 +486,7 @@ describe.skipIf(skipWithoutDocker)('CodeBuild runner, real builds (Docker)', () 
     ]);
   });
 
-  it('no_wait: startDetached returns the id at once; follow, status and logTail work on it', async () => {
+  it('no_wait: startDetached returns the id at once; status (polled to the end) and logTail work on it', async () => {
     const dir = await context('detached', { Dockerfile: `FROM ${TEST_BASE_IMAGE}\nRUN echo detached\n` });
     const launch = await runner.startDetached(
       request(dir, imageRef('detached')),
@@ -496,9 +496,12 @@ describe.skipIf(skipWithoutDocker)('CodeBuild runner, real builds (Docker)', () 
     expect(launch.codebuildBuildId).toMatch(new RegExp(`^${PROJECT}:`));
     expect(launch.consoleUrl).toContain(encodeURIComponent(launch.codebuildBuildId));
     expect(aws.state.builds.get(launch.codebuildBuildId)?.buildComplete).toBe(false);
-    const followed = await runner.follow(launch.codebuildBuildId, {}, { region: REGION });
-    expect(followed.success).toBe(true);
-    const status = await runner.status(launch.codebuildBuildId, REGION);
+    // The CLI's `status` is how a detached build is followed: poll until CodeBuild says it is complete.
+    let status = await runner.status(launch.codebuildBuildId, REGION);
+    for (let i = 0; i < 600 && !status.complete; i++) {
+      await new Promise((resolve) => setTimeout(resolve, 100));
+      status = await runner.status(launch.codebuildBuildId, REGION);
+    }
     expect(status).toMatchObject({ status: 'SUCCEEDED', complete: true, currentPhase: 'COMPLETED' });
     expect(status.phases.map((p) => p.phase)).toContain('BUILD');
     expect(status.logGroup).toBe(`/aws/codebuild/${PROJECT}`);

@@ -12,7 +12,7 @@ import type { BuildRequest } from '../../src/build-model/attempt.js';
 import { createAwsClients, type AwsClients } from '../../src/codebuild/clients.js';
 import { CodeBuildRunner } from '../../src/codebuild/codebuild-runner.js';
 import { planSetup, runSetup, setupCodebuildCommand, type SetupOptions } from '../../src/codebuild/setup/setup.js';
-import { InputError } from '../../src/util/errors.js';
+import { ExpectedFailure } from '../../src/util/errors.js';
 import { startAwsEmulator, type AwsEmulatorHandle } from '../support/aws-emulator/index.js';
 import { TEST_BASE_IMAGE, dockerAvailable, dockerRequired, skipWithoutDocker } from '../support/docker.js';
 
@@ -158,8 +158,9 @@ describe('setup-codebuild', () => {
     const error = await runSetup(planSetup({ project: 'impatient', region: REGION }), clients, {
       propagation: { attempts: 2, initialDelayMs: 10, maxDelayMs: 10 },
     }).catch((e: unknown) => e);
-    expect(error).toBeInstanceOf(InputError);
-    expect((error as InputError).message).toContain('not authorized to perform: sts:AssumeRole');
+    expect(error).toBeInstanceOf(ExpectedFailure);
+    expect((error as ExpectedFailure).message).toContain('not authorized to perform: sts:AssumeRole');
+    expect((error as ExpectedFailure).nextStep).toContain('again in a minute');
   });
 
   it('a hung STS endpoint fails within the client timeout', async () => {
@@ -168,7 +169,9 @@ describe('setup-codebuild', () => {
     const started = Date.now();
     try {
       const error = await runSetup(planSetup(OPTIONS), hung).catch((e: unknown) => e);
-      expect(error).toBeInstanceOf(InputError);
+      expect(error).toBeInstanceOf(ExpectedFailure);
+      expect((error as ExpectedFailure).kind).toBe('aws-unreachable');
+      expect((error as ExpectedFailure).message).toContain('STS GetCallerIdentity');
       expect(Date.now() - started).toBeLessThan(6_000);
     } finally {
       hung.destroy();

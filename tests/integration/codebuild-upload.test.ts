@@ -19,7 +19,7 @@ import {
   uploadBuildContext,
   uploadContext,
 } from '../../src/codebuild/s3-upload.js';
-import { InputError } from '../../src/util/errors.js';
+import { ExpectedFailure } from '../../src/util/errors.js';
 import { startS3Server, type S3ServerHandle } from '../support/s3-server.js';
 
 const REGION = 'us-west-2';
@@ -99,16 +99,17 @@ describe('ensureBucket', () => {
     const wrongOwner = await ensureBucket({ s3, bucket: BUCKET, region: REGION, expectedOwner: '999999999999' }).catch(
       (e: unknown) => e,
     );
-    expect(wrongOwner).toBeInstanceOf(InputError);
-    expect((wrongOwner as InputError).message).toContain('not owned by account 999999999999');
+    expect(wrongOwner).toBeInstanceOf(ExpectedFailure);
+    expect((wrongOwner as ExpectedFailure).message).toContain('not owned by account 999999999999');
     const taken = await ensureBucket({
       s3,
       bucket: 'someone-elses-bucket',
       region: REGION,
       expectedOwner: ACCOUNT,
     }).catch((e: unknown) => e);
-    expect(taken).toBeInstanceOf(InputError);
-    expect((taken as InputError).field).toBe('s3_bucket');
+    expect(taken).toBeInstanceOf(ExpectedFailure);
+    expect((taken as ExpectedFailure).message).toContain('someone-elses-bucket');
+    expect((taken as ExpectedFailure).nextStep).toContain('--s3-bucket');
   });
 
   it('retries a throttled HeadBucket (SDK retries, then ours) without surfacing it', async () => {
@@ -239,7 +240,7 @@ describe('uploadContext failures', () => {
     expect(server.count('PutObject') - puts).toBe(4);
   });
 
-  it('stops at once on AccessDenied with an InputError that says what to do', async () => {
+  it('stops at once on AccessDenied with an ExpectedFailure that says what to do', async () => {
     const contextDir = await makeContext('denied', {
       Dockerfile: 'FROM scratch\n',
       'y.txt': randomBytes(16).toString('hex'),
@@ -261,9 +262,9 @@ describe('uploadContext failures', () => {
       body: zipFactory(contextDir),
       retryDelayMs: 10,
     }).catch((e: unknown) => e);
-    expect(error).toBeInstanceOf(InputError);
-    expect((error as InputError).message).toContain('denied');
-    expect((error as InputError).hint).toContain('s3:PutObject');
+    expect(error).toBeInstanceOf(ExpectedFailure);
+    expect((error as ExpectedFailure).message).toContain('denied');
+    expect((error as ExpectedFailure).nextStep).toContain('s3:PutObject');
     expect(fault.hits).toBe(1);
     server.faults.clear();
   });
@@ -279,8 +280,8 @@ describe('uploadContext failures', () => {
       body: zipFactory(contextDir),
       retryDelayMs: 10,
     }).catch((e: unknown) => e);
-    expect(error).toBeInstanceOf(InputError);
-    expect((error as InputError).message).toContain('does not exist');
+    expect(error).toBeInstanceOf(ExpectedFailure);
+    expect((error as ExpectedFailure).message).toContain('does not exist');
     expect(server.count('PutObject') - puts).toBe(1);
   });
 
@@ -295,8 +296,8 @@ describe('uploadContext failures', () => {
       },
       retryDelayMs: 10,
     }).catch((e: unknown) => e);
-    expect(error).toBeInstanceOf(InputError);
-    expect((error as InputError).field).toBe('s3_bucket');
+    expect(error).toBeInstanceOf(ExpectedFailure);
+    expect((error as ExpectedFailure).kind).toBe('aws-permissions');
   });
 });
 

@@ -12,9 +12,10 @@
  * consistent — a role created a moment ago may not yet be assumable by CodeBuild, and CreateProject then fails
  * with "not authorized to perform: sts:AssumeRole" — so that call is retried with backoff.
  */
-import type { ComputeType, EnvironmentType } from '@aws-sdk/client-codebuild';
+import type { ComputeType, EnvironmentType, Project } from '@aws-sdk/client-codebuild';
 import { createHash } from 'node:crypto';
-import { InputError } from '../../util/errors.js';
+import { awsErrorName, describeAwsError, unexpectedAwsAnswer, type AwsService } from '../../util/aws-errors.js';
+import { ExpectedFailure, InputError } from '../../util/errors.js';
 import type { AwsClients } from '../clients.js';
 import { withDeadline } from '../clients.js';
 import { CONTEXT_KEY_PREFIX, defaultBucketName, ensureBucket } from '../s3-upload.js';
@@ -379,38 +380,30 @@ export interface RunSetupOptions {
   callTimeoutMs?: number;
 }
 
-function errorName(error: unknown): string {
-  const e = error as { name?: string; Code?: string } | undefined;
-  return e?.Code ?? e?.name ?? 'Error';
-}
-
-function errorMessage(error: unknown): string {
-  return error instanceof Error ? error.message : String(error);
-}
-
 function isPropagationError(error: unknown): boolean {
-  const message = errorMessage(error);
+  const message = error instanceof Error ? error.message : String(error);
   return (
-    errorName(error) === 'InvalidInputException' &&
+    awsErrorName(error) === 'InvalidInputException' &&
     /not authorized to perform: ?sts:AssumeRole|service role|cannot be assumed/i.test(message)
   );
 }
 
-function describeAwsFailure(error: unknown, what: string): InputError {
-  if (error instanceof InputError) return error;
-  const name = errorName(error);
-  if (/AccessDenied|UnauthorizedOperation|NotAuthorized/i.test(name)) {
-    return new InputError(
-      'aws_permissions',
-      `${what} was denied: ${errorMessage(error)}`,
-      'Run setup-codebuild with credentials allowed to manage IAM roles, S3 buckets, CodeBuild projects (and ECR repositories).',
-    );
-  }
-  return new InputError(
-    'aws',
-    `${what} failed: ${name}: ${errorMessage(error)}`,
-    'Check the credentials and region, then run setup again.',
-  );
+const SETUP_PERMISSIONS =
+  'Run setup-codebuild with credentials allowed to manage IAM roles, S3 buckets, CodeBuild projects (and ECR repositories).';
+
+/** A failed setup call, described by the one AWS translator with setup's next steps. */
+function setupFailure(error: unknown, service: AwsService, operation: string, resource: string): ExpectedFailure {
+  return describeAwsError(error, {
+    service,
+    operation,
+    resource,
+    nextSteps: {
+      'aws-permissions': SETUP_PERMISSIONS,
+      'aws-rejected': isPropagationError(error)
+        ? 'IAM has not made the new role usable yet: run setup-codebuild again in a minute.'
+        : 'Check the credentials and region, then run setup again.',
+    },
+  });
 }
 
 function sameDocument(a: string, b: PolicyDocument): boolean {
@@ -421,76 +414,80 @@ function sameDocument(a: string, b: PolicyDocument): boolean {
   }
 }
 
-/** Creates what is missing; reports what it created and what it found. Safe to run again. */
-export async function runSetup(
-  planned: SetupPlan,
-  clients: AwsClients,
-  options: RunSetupOptions = {},
-): Promise<SetupResult> {
-  const sleep = options.sleep ?? ((ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms)));
-  const progress = options.onProgress ?? (() => undefined);
-  const call = { timeoutMs: options.callTimeoutMs };
-  const created: string[] = [];
-  const found: string[] = [];
-  const updated: string[] = [];
-  const notes: string[] = [];
+/** What the steps of runSetup share: the clients, the call deadline, and what they created, found and changed. */
+interface SetupRun {
+  clients: AwsClients;
+  call: { timeoutMs?: number };
+  progress: (line: string) => void;
+  created: string[];
+  found: string[];
+  updated: string[];
+  notes: string[];
+}
 
-  let plan = planned;
-  if (plan.accountId === undefined) {
-    const sts = await clients.sts();
-    const { GetCallerIdentityCommand } = await import('@aws-sdk/client-sts');
-    const identity = await withDeadline(
-      (abortSignal) => sts.send(new GetCallerIdentityCommand({}), { abortSignal }),
-      call,
-    ).catch((error: unknown) => {
-      throw describeAwsFailure(error, 'sts:GetCallerIdentity');
-    });
-    if (identity.Account === undefined) throw new Error('GetCallerIdentity returned no account');
-    plan = planSetup({ ...plan.options, accountId: identity.Account });
+const isNoSuchEntity = (error: unknown) =>
+  awsErrorName(error) === 'NoSuchEntity' || awsErrorName(error) === 'NoSuchEntityException';
+
+/** The plan with the account filled in (STS GetCallerIdentity) when it was not known. */
+async function withAccount(plan: SetupPlan, run: SetupRun): Promise<SetupPlan> {
+  if (plan.accountId !== undefined) return plan;
+  const sts = await run.clients.sts();
+  const { GetCallerIdentityCommand } = await import('@aws-sdk/client-sts');
+  const identity = await withDeadline(
+    (abortSignal) => sts.send(new GetCallerIdentityCommand({}), { abortSignal }),
+    run.call,
+  ).catch((error: unknown) => {
+    throw setupFailure(error, 'STS', 'GetCallerIdentity', 'the caller');
+  });
+  if (identity.Account === undefined) {
+    throw unexpectedAwsAnswer({ service: 'STS', operation: 'GetCallerIdentity' }, 'the answer has no account');
   }
-  const accountId = plan.accountId as string;
+  return planSetup({ ...plan.options, accountId: identity.Account });
+}
 
-  // 1. The role.
-  const iam = await clients.iam();
+/** 1. The role: looked up, created when missing. Returns its ARN. */
+async function ensureRole(plan: SetupPlan, run: SetupRun): Promise<string> {
+  const iam = await run.clients.iam();
   const iamSdk = await import('@aws-sdk/client-iam');
-  let roleArn = plan.roleArn;
   try {
     const role = await withDeadline(
       (abortSignal) => iam.send(new iamSdk.GetRoleCommand({ RoleName: plan.roleName }), { abortSignal }),
-      call,
+      run.call,
     );
-    roleArn = role.Role?.Arn ?? roleArn;
-    found.push(`iam-role ${plan.roleName}`);
+    run.found.push(`iam-role ${plan.roleName}`);
     const trust = decodeURIComponent(role.Role?.AssumeRolePolicyDocument ?? '');
     if (!trust.includes('codebuild.amazonaws.com')) {
-      notes.push(`role ${plan.roleName} exists but its trust policy does not name codebuild.amazonaws.com; left as is`);
+      run.notes.push(
+        `role ${plan.roleName} exists but its trust policy does not name codebuild.amazonaws.com; left as is`,
+      );
     }
+    return role.Role?.Arn ?? plan.roleArn;
   } catch (error) {
-    if (errorName(error) !== 'NoSuchEntity' && errorName(error) !== 'NoSuchEntityException') {
-      throw describeAwsFailure(error, `iam:GetRole ${plan.roleName}`);
-    }
-    const answer = await withDeadline(
-      (abortSignal) =>
-        iam.send(
-          new iamSdk.CreateRoleCommand({
-            RoleName: plan.roleName,
-            AssumeRolePolicyDocument: JSON.stringify(plan.trustPolicy),
-            Description: `CodeBuild service role for docker-image-builder project ${plan.project}`,
-            Tags: [{ Key: CREATED_BY_TAG.key, Value: CREATED_BY_TAG.value }],
-          }),
-          { abortSignal },
-        ),
-      call,
-    ).catch((e: unknown) => {
-      throw describeAwsFailure(e, `iam:CreateRole ${plan.roleName}`);
-    });
-    roleArn = answer.Role?.Arn ?? roleArn;
-    created.push(`iam-role ${plan.roleName}`);
+    if (!isNoSuchEntity(error)) throw setupFailure(error, 'IAM', 'GetRole', `role ${plan.roleName}`);
   }
-  progress(`role ${roleArn}`);
+  const answer = await withDeadline(
+    (abortSignal) =>
+      iam.send(
+        new iamSdk.CreateRoleCommand({
+          RoleName: plan.roleName,
+          AssumeRolePolicyDocument: JSON.stringify(plan.trustPolicy),
+          Description: `CodeBuild service role for docker-image-builder project ${plan.project}`,
+          Tags: [{ Key: CREATED_BY_TAG.key, Value: CREATED_BY_TAG.value }],
+        }),
+        { abortSignal },
+      ),
+    run.call,
+  ).catch((e: unknown) => {
+    throw setupFailure(e, 'IAM', 'CreateRole', `role ${plan.roleName}`);
+  });
+  run.created.push(`iam-role ${plan.roleName}`);
+  return answer.Role?.Arn ?? plan.roleArn;
+}
 
-  // 2. Its inline policy: compared, written only when missing or different.
-  const policyText = JSON.stringify(plan.rolePolicy);
+/** 2. Its inline policy: compared, written only when missing or different. */
+async function ensureRolePolicy(plan: SetupPlan, run: SetupRun): Promise<void> {
+  const iam = await run.clients.iam();
+  const iamSdk = await import('@aws-sdk/client-iam');
   let current: string | undefined;
   try {
     const answer = await withDeadline(
@@ -498,36 +495,184 @@ export async function runSetup(
         iam.send(new iamSdk.GetRolePolicyCommand({ RoleName: plan.roleName, PolicyName: plan.policyName }), {
           abortSignal,
         }),
-      call,
+      run.call,
     );
     current = decodeURIComponent(answer.PolicyDocument ?? '');
   } catch (error) {
-    if (errorName(error) !== 'NoSuchEntity' && errorName(error) !== 'NoSuchEntityException') {
-      throw describeAwsFailure(error, `iam:GetRolePolicy ${plan.policyName}`);
+    if (!isNoSuchEntity(error)) throw setupFailure(error, 'IAM', 'GetRolePolicy', `policy ${plan.policyName}`);
+  }
+  const label = `iam-role-policy ${plan.roleName}/${plan.policyName}`;
+  if (current !== undefined && sameDocument(current, plan.rolePolicy)) {
+    run.found.push(label);
+    return;
+  }
+  await withDeadline(
+    (abortSignal) =>
+      iam.send(
+        new iamSdk.PutRolePolicyCommand({
+          RoleName: plan.roleName,
+          PolicyName: plan.policyName,
+          PolicyDocument: JSON.stringify(plan.rolePolicy),
+        }),
+        { abortSignal },
+      ),
+    run.call,
+  ).catch((e: unknown) => {
+    throw setupFailure(e, 'IAM', 'PutRolePolicy', `policy ${plan.policyName}`);
+  });
+  (current === undefined ? run.created : run.updated).push(label);
+}
+
+/** 4. The ECR repositories named in the plan: looked up, created when missing. */
+async function ensureEcrRepositories(plan: SetupPlan, run: SetupRun): Promise<void> {
+  if (plan.ecrRepositories.length === 0) return;
+  const ecr = await run.clients.ecr();
+  const ecrSdk = await import('@aws-sdk/client-ecr');
+  for (const name of plan.ecrRepositories) {
+    try {
+      await withDeadline(
+        (abortSignal) => ecr.send(new ecrSdk.DescribeRepositoriesCommand({ repositoryNames: [name] }), { abortSignal }),
+        run.call,
+      );
+      run.found.push(`ecr-repository ${name}`);
+    } catch (error) {
+      if (awsErrorName(error) !== 'RepositoryNotFoundException') {
+        throw setupFailure(error, 'ECR', 'DescribeRepositories', `repository ${name}`);
+      }
+      await withDeadline(
+        (abortSignal) =>
+          ecr.send(
+            new ecrSdk.CreateRepositoryCommand({
+              repositoryName: name,
+              imageTagMutability: 'MUTABLE',
+              imageScanningConfiguration: { scanOnPush: true },
+              tags: [{ Key: CREATED_BY_TAG.key, Value: CREATED_BY_TAG.value }],
+            }),
+            { abortSignal },
+          ),
+        run.call,
+      ).catch((e: unknown) => {
+        if (awsErrorName(e) === 'RepositoryAlreadyExistsException') return;
+        throw setupFailure(e, 'ECR', 'CreateRepository', `repository ${name}`);
+      });
+      run.created.push(`ecr-repository ${name}`);
+    }
+    run.progress(`ECR repository ${name}`);
+  }
+}
+
+/** Differences of an existing project from the plan, left alone and reported. */
+function projectNotes(plan: SetupPlan, project: Project, roleArn: string): string[] {
+  const notes: string[] = [];
+  const env = project.environment;
+  const want = plan.projectDefinition.environment;
+  if (env?.computeType !== want.computeType) {
+    notes.push(
+      `project ${plan.project} uses ${env?.computeType ?? 'an unknown compute type'}, not ${want.computeType}; left as is`,
+    );
+  }
+  if (env?.privilegedMode !== true) {
+    notes.push(
+      `project ${plan.project} has privileged mode off; docker-image-builder turns it on for each build it starts`,
+    );
+  }
+  if (project.serviceRole !== undefined && project.serviceRole !== roleArn) {
+    notes.push(`project ${plan.project} uses service role ${project.serviceRole}, not ${roleArn}; left as is`);
+  }
+  return notes;
+}
+
+/** CreateProject, retried with backoff while IAM has not yet made the new role assumable. Returns the project ARN. */
+async function createProject(
+  plan: SetupPlan,
+  run: SetupRun,
+  roleArn: string,
+  options: RunSetupOptions,
+): Promise<string | undefined> {
+  const codebuild = await run.clients.codebuild();
+  const cbSdk = await import('@aws-sdk/client-codebuild');
+  const sleep = options.sleep ?? ((ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms)));
+  const definition = { ...plan.projectDefinition, serviceRole: roleArn };
+  const attempts = options.propagation?.attempts ?? 10;
+  let delay = options.propagation?.initialDelayMs ?? 2_000;
+  const maxDelay = options.propagation?.maxDelayMs ?? 10_000;
+  for (let attempt = 1; ; attempt++) {
+    try {
+      const answer = await withDeadline(
+        (abortSignal) =>
+          codebuild.send(
+            new cbSdk.CreateProjectCommand({
+              ...definition,
+              environment: {
+                ...definition.environment,
+                type: definition.environment.type as EnvironmentType,
+                computeType: definition.environment.computeType as ComputeType,
+              },
+            }),
+            { abortSignal },
+          ),
+        run.call,
+      );
+      run.created.push(`codebuild-project ${plan.project}`);
+      return answer.project?.arn;
+    } catch (error) {
+      if (awsErrorName(error) === 'ResourceAlreadyExistsException') {
+        run.found.push(`codebuild-project ${plan.project}`);
+        return undefined;
+      }
+      if (!isPropagationError(error) || attempt >= attempts) {
+        throw setupFailure(error, 'CodeBuild', 'CreateProject', `project ${plan.project}`);
+      }
+      run.progress(`waiting for the new role to propagate in IAM (attempt ${attempt}/${attempts})`);
+      await sleep(delay);
+      delay = Math.min(maxDelay, delay * 2);
     }
   }
-  const policyLabel = `iam-role-policy ${plan.roleName}/${plan.policyName}`;
-  if (current !== undefined && sameDocument(current, plan.rolePolicy)) {
-    found.push(policyLabel);
-  } else {
-    await withDeadline(
-      (abortSignal) =>
-        iam.send(
-          new iamSdk.PutRolePolicyCommand({
-            RoleName: plan.roleName,
-            PolicyName: plan.policyName,
-            PolicyDocument: policyText,
-          }),
-          { abortSignal },
-        ),
-      call,
-    ).catch((e: unknown) => {
-      throw describeAwsFailure(e, `iam:PutRolePolicy ${plan.policyName}`);
-    });
-    (current === undefined ? created : updated).push(policyLabel);
-  }
-  progress(`policy ${plan.policyName}`);
+}
 
+/** 5. The project: looked up, created when missing; an existing one is left alone, its differences noted. */
+async function ensureProject(
+  plan: SetupPlan,
+  run: SetupRun,
+  roleArn: string,
+  options: RunSetupOptions,
+): Promise<string | undefined> {
+  const codebuild = await run.clients.codebuild();
+  const cbSdk = await import('@aws-sdk/client-codebuild');
+  const existing = await withDeadline(
+    (abortSignal) => codebuild.send(new cbSdk.BatchGetProjectsCommand({ names: [plan.project] }), { abortSignal }),
+    run.call,
+  ).catch((error: unknown) => {
+    throw setupFailure(error, 'CodeBuild', 'BatchGetProjects', `project ${plan.project}`);
+  });
+  const project = (Array.isArray(existing.projects) ? existing.projects : []).find((p) => p.name === plan.project);
+  if (project === undefined) return createProject(plan, run, roleArn, options);
+  run.found.push(`codebuild-project ${plan.project}`);
+  run.notes.push(...projectNotes(plan, project, roleArn));
+  return project.arn;
+}
+
+/** Creates what is missing; reports what it created and what it found. Safe to run again. */
+export async function runSetup(
+  planned: SetupPlan,
+  clients: AwsClients,
+  options: RunSetupOptions = {},
+): Promise<SetupResult> {
+  const run: SetupRun = {
+    clients,
+    call: { ...(options.callTimeoutMs === undefined ? {} : { timeoutMs: options.callTimeoutMs }) },
+    progress: options.onProgress ?? (() => undefined),
+    created: [],
+    found: [],
+    updated: [],
+    notes: [],
+  };
+  const plan = await withAccount(planned, run);
+  const accountId = plan.accountId as string;
+  const roleArn = await ensureRole(plan, run);
+  run.progress(`role ${roleArn}`);
+  await ensureRolePolicy(plan, run);
+  run.progress(`policy ${plan.policyName}`);
   // 3. The bucket.
   const bucket = await ensureBucket({
     s3: await clients.s3(),
@@ -535,117 +680,12 @@ export async function runSetup(
     region: plan.region,
     expectedOwner: accountId,
   });
-  (bucket.created ? created : found).push(`s3-bucket ${plan.bucket}`);
-  progress(`bucket s3://${plan.bucket}`);
-
-  // 4. ECR repositories, when named.
-  if (plan.ecrRepositories.length > 0) {
-    const ecr = await clients.ecr();
-    const ecrSdk = await import('@aws-sdk/client-ecr');
-    for (const name of plan.ecrRepositories) {
-      try {
-        await withDeadline(
-          (abortSignal) =>
-            ecr.send(new ecrSdk.DescribeRepositoriesCommand({ repositoryNames: [name] }), { abortSignal }),
-          call,
-        );
-        found.push(`ecr-repository ${name}`);
-      } catch (error) {
-        if (errorName(error) !== 'RepositoryNotFoundException') {
-          throw describeAwsFailure(error, `ecr:DescribeRepositories ${name}`);
-        }
-        await withDeadline(
-          (abortSignal) =>
-            ecr.send(
-              new ecrSdk.CreateRepositoryCommand({
-                repositoryName: name,
-                imageTagMutability: 'MUTABLE',
-                imageScanningConfiguration: { scanOnPush: true },
-                tags: [{ Key: CREATED_BY_TAG.key, Value: CREATED_BY_TAG.value }],
-              }),
-              { abortSignal },
-            ),
-          call,
-        ).catch((e: unknown) => {
-          if (errorName(e) === 'RepositoryAlreadyExistsException') return;
-          throw describeAwsFailure(e, `ecr:CreateRepository ${name}`);
-        });
-        created.push(`ecr-repository ${name}`);
-      }
-      progress(`ECR repository ${name}`);
-    }
-  }
-
-  // 5. The project.
-  const codebuild = await clients.codebuild();
-  const cbSdk = await import('@aws-sdk/client-codebuild');
-  const existing = await withDeadline(
-    (abortSignal) => codebuild.send(new cbSdk.BatchGetProjectsCommand({ names: [plan.project] }), { abortSignal }),
-    call,
-  ).catch((error: unknown) => {
-    throw describeAwsFailure(error, `codebuild:BatchGetProjects ${plan.project}`);
-  });
-  const project = existing.projects?.find((p) => p.name === plan.project);
-  let projectArn = project?.arn;
-  if (project !== undefined) {
-    found.push(`codebuild-project ${plan.project}`);
-    const env = project.environment;
-    const want = plan.projectDefinition.environment;
-    if (env?.computeType !== want.computeType) {
-      notes.push(
-        `project ${plan.project} uses ${env?.computeType ?? 'an unknown compute type'}, not ${want.computeType}; left as is`,
-      );
-    }
-    if (env?.privilegedMode !== true) {
-      notes.push(
-        `project ${plan.project} has privileged mode off; docker-image-builder turns it on for each build it starts`,
-      );
-    }
-    if (project.serviceRole !== undefined && project.serviceRole !== roleArn) {
-      notes.push(`project ${plan.project} uses service role ${project.serviceRole}, not ${roleArn}; left as is`);
-    }
-  } else {
-    const definition = { ...plan.projectDefinition, serviceRole: roleArn };
-    const attempts = options.propagation?.attempts ?? 10;
-    let delay = options.propagation?.initialDelayMs ?? 2_000;
-    const maxDelay = options.propagation?.maxDelayMs ?? 10_000;
-    for (let attempt = 1; ; attempt++) {
-      try {
-        const answer = await withDeadline(
-          (abortSignal) =>
-            codebuild.send(
-              new cbSdk.CreateProjectCommand({
-                ...definition,
-                environment: {
-                  ...definition.environment,
-                  type: definition.environment.type as EnvironmentType,
-                  computeType: definition.environment.computeType as ComputeType,
-                },
-              }),
-              { abortSignal },
-            ),
-          call,
-        );
-        projectArn = answer.project?.arn;
-        created.push(`codebuild-project ${plan.project}`);
-        break;
-      } catch (error) {
-        if (errorName(error) === 'ResourceAlreadyExistsException') {
-          found.push(`codebuild-project ${plan.project}`);
-          break;
-        }
-        if (isPropagationError(error) && attempt < attempts) {
-          progress(`waiting for the new role to propagate in IAM (attempt ${attempt}/${attempts})`);
-          await sleep(delay);
-          delay = Math.min(maxDelay, delay * 2);
-          continue;
-        }
-        throw describeAwsFailure(error, `codebuild:CreateProject ${plan.project}`);
-      }
-    }
-  }
-  progress(`project ${plan.project}`);
-
+  (bucket.created ? run.created : run.found).push(`s3-bucket ${plan.bucket}`);
+  run.progress(`bucket s3://${plan.bucket}`);
+  await ensureEcrRepositories(plan, run);
+  const projectArn = await ensureProject(plan, run, roleArn, options);
+  run.progress(`project ${plan.project}`);
+  const { created, found, updated, notes } = run;
   return {
     accountId,
     region: plan.region,

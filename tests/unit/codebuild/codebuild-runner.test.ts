@@ -1,6 +1,6 @@
 /**
- * The runner's follow loop against in-memory CodeBuild and CloudWatch Logs fakes (the real SDK command objects,
- * a scripted build), with an injected sleep and clock so polling runs instantly. Uploads, StartBuild and real builds
+ * The runner's follow loop (build-follow.ts, build-outcome.ts) against in-memory CodeBuild and CloudWatch Logs fakes
+ * (the real SDK command objects, a scripted build), with an injected sleep and clock so polling runs instantly. Uploads, StartBuild and real builds
  * are covered by tests/integration/codebuild-runner.test.ts against the emulator.
  */
 import {
@@ -17,14 +17,22 @@ import path from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { generateBuildspec } from '../../../src/codebuild/buildspec.js';
 import type { AwsClients } from '../../../src/codebuild/clients.js';
+import { followBuild, type FollowContext } from '../../../src/codebuild/build-follow.js';
+import { attemptOutcome } from '../../../src/codebuild/build-outcome.js';
+import { stopBuild } from '../../../src/codebuild/build-status.js';
+import { accountFromArn } from '../../../src/codebuild/codebuild-ids.js';
+import { CodeBuildIo } from '../../../src/codebuild/codebuild-io.js';
 import {
   CodeBuildRunner,
   buildConsoleUrl,
   describePhase,
   messageLines,
   projectNotFoundError,
+  type CodeBuildAttemptOutcome,
+  type CodeBuildRunnerDeps,
   type PhaseProgress,
 } from '../../../src/codebuild/codebuild-runner.js';
+import { AttemptSink, LogProcessor } from '../../../src/codebuild/log-processor.js';
 import type { BuildEvent } from '../../../src/build-model/events.js';
 import { planBuildSteps } from '../../../src/docker/dockerfile-steps.js';
 import { createOutputParser } from '../../../src/docker/output/output-parser.js';
@@ -148,10 +156,75 @@ class FakeAws {
   }
 }
 
+interface FollowInput {
+  logFile?: string;
+  signal?: AbortSignal;
+  onEvent?: (event: BuildEvent) => void;
+}
+
+interface FollowOptions {
+  imageRef?: string;
+  dockerfileText?: string;
+  hasLabels?: boolean;
+  onPhase?: (progress: PhaseProgress) => void;
+}
+
+/**
+ * Follows a build by id to its outcome with the runner's own follow loop and outcome (what runAttempt does after
+ * StartBuild), with the same sink, events and log file; a listener that throws stops the build.
+ */
+async function followWith(
+  io: CodeBuildIo,
+  id: string,
+  input: FollowInput,
+  options: FollowOptions = {},
+): Promise<CodeBuildAttemptOutcome> {
+  const started = io.now();
+  const stop = { requested: false };
+  const sink = new AttemptSink(input.logFile, input.onEvent, () => {
+    if (!stop.requested) {
+      stop.requested = true;
+      void stopBuild(io, 'us-west-2', id).catch(() => undefined);
+    }
+  });
+  const imageRef = options.imageRef ?? '';
+  sink.emit({
+    type: 'build-started',
+    builder: 'codebuild',
+    imageRef,
+    ...(input.logFile === undefined ? {} : { logFile: input.logFile }),
+  });
+  const context: FollowContext = {
+    region: 'us-west-2',
+    project: 'pytorch-fsdp',
+    imageRef,
+    ...(input.signal === undefined ? {} : { signal: input.signal }),
+    sink,
+    processor: new LogProcessor(sink, {
+      ...(options.dockerfileText === undefined ? {} : { dockerfileText: options.dockerfileText }),
+      ...(options.hasLabels === undefined ? {} : { hasLabels: options.hasLabels }),
+    }),
+    ...(options.onPhase === undefined ? {} : { onPhase: options.onPhase }),
+    stop,
+  };
+  let outcome: CodeBuildAttemptOutcome;
+  try {
+    const followed = await followBuild(io, id, context);
+    outcome = attemptOutcome(followed, context, io.now() - started, {
+      codebuildBuildId: id,
+      consoleUrl: buildConsoleUrl(id, 'us-west-2', accountFromArn(followed.build?.arn)),
+    });
+  } finally {
+    await sink.close();
+  }
+  if (sink.listenerError !== undefined) throw sink.listenerError;
+  return outcome;
+}
+
 function runnerFor(aws: FakeAws, onSleep?: (ms: number) => void) {
   let clock = 0;
   const sleeps: number[] = [];
-  const runner = new CodeBuildRunner({
+  const deps: CodeBuildRunnerDeps = {
     clients: () => aws.clients(),
     defaultRegion: 'us-west-2',
     now: () => clock,
@@ -160,8 +233,10 @@ function runnerFor(aws: FakeAws, onSleep?: (ms: number) => void) {
       clock += ms;
       onSleep?.(ms);
     },
-  });
-  return { runner, sleeps };
+  };
+  const io = new CodeBuildIo(deps);
+  const follow = (id: string, input: FollowInput, options?: FollowOptions) => followWith(io, id, input, options);
+  return { runner: new CodeBuildRunner(deps), sleeps, follow };
 }
 
 const BUILDSPEC = generateBuildspec({
@@ -225,11 +300,11 @@ describe('follow: a BuildKit build that fails in a RUN step', () => {
 
   it('emits the same step events as the local parser, and the failed step with its Dockerfile line', async () => {
     const aws = new FakeAws(steps, BUILDSPEC);
-    const { runner, sleeps } = runnerFor(aws);
+    const { follow, sleeps } = runnerFor(aws);
     const events: BuildEvent[] = [];
     const phases: PhaseProgress[] = [];
     const logFile = path.join(work, 'runfail.log');
-    const outcome = await runner.follow(
+    const outcome = await follow(
       ID,
       { logFile, onEvent: (e) => events.push(e) },
       { dockerfileText: dockerfile, hasLabels: true, imageRef: 'fsdp:latest', onPhase: (p) => phases.push(p) },
@@ -282,8 +357,8 @@ describe('follow: a BuildKit build that fails in a RUN step', () => {
 
   it('status, logTail and stop work on the build id', async () => {
     const aws = new FakeAws(steps, BUILDSPEC);
-    const { runner } = runnerFor(aws);
-    await runner.follow(ID, {}, {});
+    const { runner, follow } = runnerFor(aws);
+    await follow(ID, {}, {});
     const status = await runner.status(ID);
     expect(status).toMatchObject({
       id: ID,
@@ -316,8 +391,8 @@ describe('follow: polling', () => {
       { phase: 'BUILD', lines: ['news'] },
       { phase: 'COMPLETED', status: 'SUCCEEDED' },
     ]);
-    const { runner, sleeps } = runnerFor(aws);
-    await runner.follow(ID, {}, {});
+    const { follow, sleeps } = runnerFor(aws);
+    await follow(ID, {}, {});
     const loop = sleeps.slice(0, -1); // the last one is between the final log reads
     expect(loop.slice(0, 3)).toEqual([1_000, 1_000, 1_000]);
     expect(loop.slice(3, 9)).toEqual([1_500, 2_250, 3_375, 5_063, 7_595, 10_000]);
@@ -328,15 +403,15 @@ describe('follow: polling', () => {
   it('tolerates a few failed polls, then reports lost contact', async () => {
     const aws = new FakeAws([...startOfBuild(), { phase: 'COMPLETED', status: 'SUCCEEDED' }]);
     aws.failGets = 2;
-    const { runner } = runnerFor(aws);
+    const { follow } = runnerFor(aws);
     const events: BuildEvent[] = [];
-    const ok = await runner.follow(ID, { onEvent: (e) => events.push(e) }, {});
+    const ok = await follow(ID, { onEvent: (e) => events.push(e) }, {});
     expect(ok.codebuildStatus).toBe('SUCCEEDED');
     expect(events.filter((e) => e.type === 'log' && e.line.includes('polling CodeBuild failed'))).toHaveLength(2);
 
     const lost = new FakeAws([...startOfBuild()]);
     lost.failGets = 100;
-    const result = await runnerFor(lost).runner.follow(ID, {}, {});
+    const result = await runnerFor(lost).follow(ID, {}, {});
     expect(result.success).toBe(false);
     expect(result.errorMessage).toContain('lost contact with CodeBuild');
     expect(lost.calls.filter((c) => c === 'BatchGetBuilds')).toHaveLength(5);
@@ -350,11 +425,11 @@ describe('follow: polling', () => {
     const aws = new FakeAws([...startOfBuild(), ...never]);
     const controller = new AbortController();
     let slept = 0;
-    const { runner } = runnerFor(aws, () => {
+    const { follow } = runnerFor(aws, () => {
       if (++slept === 4) controller.abort();
     });
     const events: BuildEvent[] = [];
-    const outcome = await runner.follow(ID, { signal: controller.signal, onEvent: (e) => events.push(e) }, {});
+    const outcome = await follow(ID, { signal: controller.signal, onEvent: (e) => events.push(e) }, {});
     expect(aws.calls.filter((c) => c === 'StopBuild')).toHaveLength(1);
     expect(outcome).toMatchObject({
       success: false,
@@ -369,9 +444,9 @@ describe('follow: polling', () => {
 
   it('a listener that throws stops the build and the error surfaces', async () => {
     const aws = new FakeAws([...startOfBuild(), { phase: 'BUILD' }, { phase: 'BUILD' }, { phase: 'BUILD' }]);
-    const { runner } = runnerFor(aws);
+    const { follow } = runnerFor(aws);
     await expect(
-      runner.follow(ID, {
+      follow(ID, {
         onEvent: (e) => {
           if (e.type === 'log' && e.line.includes('docker-build-start')) throw new Error('listener broke');
         },

@@ -1,10 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import {
-  contextKey,
-  defaultBucketName,
-  describeS3Failure,
-  isTransientS3Error,
-} from '../../../src/codebuild/s3-upload.js';
+import { contextKey, defaultBucketName, isTransientS3Error, s3Call } from '../../../src/codebuild/s3-upload.js';
+import { describeAwsError } from '../../../src/util/aws-errors.js';
 import { InputError } from '../../../src/util/errors.js';
 
 function awsError(name: string, status?: number): Error {
@@ -57,20 +53,23 @@ describe('error classification', () => {
     expect(isTransientS3Error(awsError(name, status))).toBe(false);
   });
 
-  it('never retries an InputError or a plain programming error', () => {
+  it('never retries an InputError, an ExpectedFailure or a plain programming error', () => {
     expect(isTransientS3Error(new InputError('context', 'x', 'y'))).toBe(false);
+    expect(isTransientS3Error(describeAwsError(awsError('SlowDown', 503), s3Call('PutObject', 'b')))).toBe(false);
     expect(isTransientS3Error(new TypeError('bad'))).toBe(false);
   });
 
   it('says what to do for permanent failures', () => {
-    const denied = describeS3Failure(awsError('AccessDenied', 403), 'PutObject', 'b', 'k');
-    expect(denied.field).toBe('s3_bucket');
-    expect(denied.message).toContain('s3://b/k');
-    expect(denied.hint).toContain('s3:PutObject');
-    expect(describeS3Failure(awsError('NoSuchBucket', 404), 'PutObject', 'b').hint).toContain('setup');
-    expect(describeS3Failure(awsError('ExpiredToken', 400), 'HeadObject', 'b').field).toBe('aws_credentials');
-    expect(describeS3Failure(awsError('PermanentRedirect', 301), 'HeadObject', 'b').field).toBe('region');
-    const original = new InputError('context', 'changed', 'retry');
-    expect(describeS3Failure(original, 'PutObject', 'b')).toBe(original);
+    const denied = describeAwsError(awsError('AccessDenied', 403), s3Call('PutObject', 'b', 'k'));
+    expect(denied.kind).toBe('aws-permissions');
+    expect(denied.message).toContain('S3 PutObject on s3://b/k was denied');
+    expect(denied.nextStep).toContain('s3:PutObject');
+    const missing = describeAwsError(awsError('NoSuchBucket', 404), s3Call('PutObject', 'b'));
+    expect(missing.kind).toBe('aws-not-found');
+    expect(missing.nextStep).toContain('setup');
+    expect(describeAwsError(awsError('ExpiredToken', 400), s3Call('HeadObject', 'b')).kind).toBe('aws-credentials');
+    expect(describeAwsError(awsError('PermanentRedirect', 301), s3Call('HeadObject', 'b')).kind).toBe('aws-region');
+    const original = describeAwsError(awsError('AccessDenied', 403), s3Call('PutObject', 'b'));
+    expect(describeAwsError(original, s3Call('HeadObject', 'b'))).toBe(original);
   });
 });
