@@ -3,7 +3,7 @@ import { loadConfig } from '../config.js';
 import { createDefaultDeps, environmentDeps } from '../deps.js';
 import { DEFAULT_CODEBUILD_PROJECT, DEFAULT_REGION } from '../environment/aws-probe.js';
 import { detectEnvironment } from '../environment/detect.js';
-import { summarize } from '../tools/detect-environment.js';
+import { summarize } from '../environment/summary.js';
 import { InputError } from '../util/errors.js';
 import { SERVER_NAME, VERSION } from '../version.js';
 import { addBuildCommands } from './build-commands.js';

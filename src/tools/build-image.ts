@@ -1,8 +1,8 @@
-import path from 'node:path';
 import { z } from 'zod';
 import type { BuildsApi } from '../build-model/api.js';
 import type { BuildEvent } from '../build-model/events.js';
 import { DEFAULT_CODEBUILD_PROJECT } from '../environment/aws-probe.js';
+import { defaultImageName } from '../inputs/image-name.js';
 import { InputError } from '../util/errors.js';
 import { buildResultShape } from './build-schemas.js';
 import { summarizeBuild, toBuildResult } from './build-result.js';
@@ -17,16 +17,6 @@ export interface BuildImageToolDeps {
 }
 
 const stringRecord = z.record(z.string(), z.string());
-
-/** Turns a folder name into a valid image name: lowercase, only [a-z0-9._-], starting with a letter or digit. */
-export function defaultImageName(contextDir: string): string {
-  const name = path
-    .basename(path.resolve(contextDir))
-    .toLowerCase()
-    .replace(/[^a-z0-9._-]+/g, '-')
-    .replace(/^[^a-z0-9]+|[^a-z0-9]+$/g, '');
-  return name || 'image';
-}
 
 /**
  * Keeps MCP progress strictly increasing across attempts (the protocol requires it): each attempt continues from

@@ -1,6 +1,7 @@
 import { z } from 'zod';
 import { detectEnvironment, type EnvironmentDeps, type EnvironmentReport } from '../environment/detect.js';
 import { DEFAULT_CODEBUILD_PROJECT } from '../environment/aws-probe.js';
+import { summarize } from '../environment/summary.js';
 import { InputError } from '../util/errors.js';
 import { defineTool } from './tool.js';
 
@@ -182,17 +183,4 @@ function refuseBothForced(): never {
     'force_local and force_codebuild are mutually exclusive.',
     'Set at most one of them, or neither to let detection choose.',
   );
-}
-
-export function summarize(report: EnvironmentReport): string {
-  const { docker, aws, recommendation } = report;
-  const dockerLine =
-    docker.daemon.state === 'reachable'
-      ? `Docker ${docker.daemon.server_version} reachable (builder: ${docker.builder.selected}${docker.gpu.available ? ', GPU runtime' : ''}).`
-      : `Docker ${docker.daemon.state}${docker.daemon.error ? `: ${docker.daemon.error}` : ''}.`;
-  const awsLine = aws.credentials.found
-    ? `AWS credentials from ${aws.credentials.source}, region ${aws.region.name}${aws.identity.account_id ? `, account ${aws.identity.account_id}` : ''}.`
-    : 'No AWS credentials.';
-  const steps = recommendation.next_steps.length > 0 ? ` Next: ${recommendation.next_steps.join(' ')}` : '';
-  return `Recommendation: ${recommendation.mode}${recommendation.ready ? '' : ' (not ready)'} - ${recommendation.reason} ${dockerLine} ${awsLine}${steps}`;
 }
