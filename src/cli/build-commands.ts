@@ -5,7 +5,7 @@ import type { BuildEvent } from '../build-model/events.js';
 import { nextStepFor } from '../build-model/next-step.js';
 import type { BuildRecord } from '../build-model/record-schema.js';
 import { DEFAULT_CODEBUILD_PROJECT, DEFAULT_REGION } from '../environment/aws-probe.js';
-import { defaultImageName } from '../inputs/image-name.js';
+import { defaultImageName } from '../inputs/build-image.js';
 import { InputError } from '../util/errors.js';
 import { parseKeyValue, positiveInt } from './options.js';
 import { note, printJson } from './output.js';
