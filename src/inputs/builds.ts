@@ -38,13 +38,13 @@ export const cancelBuildInputs = defineInputs('cancel_build', 'cancel', {
   build_id: { ...buildId, cli: { argument: '<build-id>', help: 'build id' } },
 });
 
-export const listBuildsInputs = defineInputs('list_builds', 'list', {
+export const listBuildsInputs = defineInputs('list_builds', undefined, {
   limit: int({
     min: 1,
     max: 100,
     default: 10,
     description: 'How many builds to list.',
-    cli: { flag: '--limit', value: '<n>', help: 'how many builds to list' },
+    cli: { none: 'the CLI has no list command yet; build prints each build id' },
   }),
 });
 

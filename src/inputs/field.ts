@@ -256,10 +256,9 @@ export function describeIssue(
           problem: Number(issue.minimum) <= 1 ? 'must not be empty' : `must have at least ${issue.minimum} characters`,
           hint,
         };
-      return {
-        problem: `${show(value)} is below the ${issue.inclusive === false ? 'limit' : 'minimum'} ${issue.minimum}`,
-        hint,
-      };
+      return issue.inclusive === false
+        ? { problem: `${show(value)} is not above ${issue.minimum}`, hint }
+        : { problem: `${show(value)} is below the minimum ${issue.minimum}`, hint };
     case 'too_big':
       if (issue.origin === 'array')
         return {
@@ -272,8 +271,8 @@ export function describeIssue(
       return { problem: `must be one of ${spec.limits.values?.join(', ')}, not ${show(value)}`, hint };
     case 'invalid_format':
       return {
-        problem: `${show(value)} does not look right: ${spec.limits.pattern?.looksLike ?? issue.message ?? 'wrong format'}`,
-        hint,
+        problem: `${show(value)} is not in the expected form`,
+        hint: spec.limits.pattern ? `${label}: ${spec.limits.pattern.looksLike}.` : hint,
       };
     default:
       return { problem: issue.message ?? 'is not valid', hint };

@@ -78,7 +78,7 @@ describe('tool inputs through the real SDK client', () => {
     expect(text(typed)).toContain('gpu must be one of auto, on, off, not "yes"');
     const id = await client.callTool({ name: 'cancel_build', arguments: { build_id: '../etc' } });
     expect(id.isError).toBe(true);
-    expect(text(id)).toContain('build_id "../etc" does not look right: a build id looks like');
+    expect(text(id)).toContain('build_id "../etc" is not in the expected form. build_id: a build id looks like');
     expect(touched).toEqual([]);
   });
 });
