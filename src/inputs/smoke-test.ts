@@ -22,13 +22,13 @@ export const smokeTestInputs = defineInputs('smoke_test', 'smoke-test', {
     description:
       'auto (default): attach GPUs and run the CUDA checks only when Docker has an NVIDIA runtime; ' +
       'on: always attach GPUs (fails when Docker has none); off: never, CUDA checks are skipped.',
-    cli: { flag: '--gpu', value: '<mode>', help: 'attach GPUs: auto (default), on, off' },
+    cli: { flag: '--gpu', value: '<mode>', help: 'attach GPUs (default: auto, when Docker has a GPU runtime)' },
   }),
   pytorch: oneOf(['auto', 'on', 'off'], {
     description:
       'auto (default): run the PyTorch checks, reporting them as skipped when the image has no torch; ' +
       'on: a missing torch is a failure; off: only the start check and `commands`.',
-    cli: { flag: '--pytorch', value: '<mode>', help: 'PyTorch checks: auto (default), on, off' },
+    cli: { flag: '--pytorch', value: '<mode>', help: 'PyTorch checks (default: auto, skipped without torch)' },
   }),
   timeout_seconds: number({
     above: 0,
