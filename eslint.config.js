@@ -58,12 +58,6 @@ export default tseslint.config(
     rules: { 'local/folder-deps': ['error', { root: 'src', layers: LAYERS }] },
   },
   {
-    // KNOWN UPWARD ARROW, reported as a warning until it is gone: the CLI imports summarize, nextStepFor and
-    // defaultImageName from tools/ (being moved down to the services on another branch). Delete this block then.
-    files: ['src/cli/program.ts', 'src/cli/build-commands.ts'],
-    rules: { 'local/folder-deps': ['warn', { root: 'src', layers: LAYERS }] },
-  },
-  {
     // Services must stay MCP-free so the CLI and tests can use them without the protocol layer.
     files: MCP_FREE,
     rules: {

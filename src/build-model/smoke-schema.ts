@@ -72,48 +72,13 @@ export type SmokeCheck = z.infer<typeof smokeCheckSchema>;
 export type SmokeResult = z.infer<typeof smokeResultSchema>;
 
 /**
- * Input fields for a smoke test, in the snake_case the MCP tool and build_image use.
- * Exported so the tool layer and build_image's `smoke_test` options describe them the same way.
+ * A smoke test's input, in the snake_case the MCP tool uses; src/inputs/smoke-test.ts describes the fields
+ * (limits, defaults, agent-facing text) and checks that it produces this shape.
  */
-export const smokeTestInputSchema = z.object({
-  image: z
-    .string()
-    .min(1)
-    .describe(
-      'Image to test, as a local reference (e.g. "fsdp:latest", the image_name returned by build_image) or an ' +
-        'image ID. It must already exist locally: the smoke test does not pull.',
-    ),
-  commands: z
-    .array(z.string().min(1))
-    .max(20)
-    .optional()
-    .describe(
-      'Extra shell commands to run inside the image, each in its own container with `sh -c`; each must exit 0. ' +
-        'Example: ["python3 -c \\"import transformers\\"", "test -f /opt/app/train.py"].',
-    ),
-  gpu: z
-    .enum(['auto', 'on', 'off'])
-    .optional()
-    .describe(
-      'auto (default): attach GPUs and run the CUDA checks only when Docker has an NVIDIA runtime; ' +
-        'on: always attach GPUs (fails when Docker has none); off: never, CUDA checks are skipped.',
-    ),
-  pytorch: z
-    .enum(['auto', 'on', 'off'])
-    .optional()
-    .describe(
-      'auto (default): run the PyTorch checks, reporting them as skipped when the image has no torch; ' +
-        'on: a missing torch is a failure; off: only the start check and `commands`.',
-    ),
-  timeout_seconds: z
-    .number()
-    .positive()
-    .max(3_600)
-    .optional()
-    .describe(
-      'Limit for each container (the start check, the PyTorch probe, each command); default 180. A container ' +
-        'that runs longer is removed and its check fails.',
-    ),
-});
-
-export type SmokeTestInput = z.infer<typeof smokeTestInputSchema>;
+export interface SmokeTestInput {
+  image: string;
+  commands?: string[];
+  gpu?: 'auto' | 'on' | 'off';
+  pytorch?: 'auto' | 'on' | 'off';
+  timeout_seconds?: number;
+}

@@ -1,13 +1,14 @@
-import { Command, Option } from 'commander';
+import type { Command } from 'commander';
 import type { BuildImageParams, BuildProgressState } from '../build-model/api.js';
 import type { Builds } from '../builds/builds.js';
 import type { BuildEvent } from '../build-model/events.js';
+import { nextStepFor } from '../build-model/next-step.js';
 import type { BuildRecord } from '../build-model/record-schema.js';
-import { DEFAULT_CODEBUILD_PROJECT, DEFAULT_REGION } from '../environment/aws-probe.js';
-import { nextStepFor } from '../tools/build-result.js';
-import { defaultImageName } from '../tools/build-image.js';
+import { buildImageInputs, toBuildImageParams } from '../inputs/build-image.js';
+import { cancelBuildInputs, getBuildStatusInputs } from '../inputs/builds.js';
+import { addInputs, inputFromCli } from '../inputs/cli.js';
+import { smokeTestInputs, toSmokeTestInput } from '../inputs/smoke-test.js';
 import { InputError } from '../util/errors.js';
-import { parseKeyValue, positiveInt } from './options.js';
 import { note, printJson } from './output.js';
 
 /** A CodeBuild build id: `project:uuid`. */
@@ -57,75 +58,19 @@ export function addBuildCommands(
   builds: () => Promise<Builds>,
   setExitCode: (code: number) => void,
 ): void {
-  program
+  const build = program
     .command('build')
     .description(
       'Build an image: analyse and fix, build with progress, diagnose and retry, smoke-test. Prints the seed JSON.',
-    )
-    .addOption(new Option('--force-local', 'use local Docker only (fail if unavailable)').conflicts('forceCodebuild'))
-    .addOption(new Option('--force-codebuild', 'use AWS CodeBuild (charges apply)').conflicts('forceLocal'))
-    .option('--context <dir>', 'build context path', '.')
-    .option('--dockerfile <path>', 'Dockerfile path relative to the context', 'Dockerfile')
-    .option('--image-name <name>', 'image name (default: the context folder name)')
-    .option('--image-tag <tag>', 'image tag', 'latest')
-    .option('--auto-fix', 'fix conflicts automatically (default)', true)
-    .option('--no-auto-fix', 'do not fix anything')
-    .option('--fix-before-build', 'apply analysis fixes before the first attempt (default)', true)
-    .option('--no-fix-before-build', 'only fix what a failed build log shows')
-    .option('--smoke-test', 'smoke-test the image (default)', true)
-    .option('--no-smoke-test', 'skip the smoke test')
-    .option(
-      '--smoke-command <command>',
-      'extra command the smoke test runs in the image (repeatable)',
-      (value: string, previous: string[] = []) => [...previous, value],
-    )
-    .option('--max-attempts <n>', 'most build attempts', positiveInt('max-attempts', 10), 3)
-    .option('--base-image <image>', 'override the base image of the final stage')
-    .option('--use-sudo', 'run docker through sudo -n', false)
-    .option('--build-arg <KEY=VALUE>', 'build argument (repeatable)', parseKeyValue('build-arg'))
-    .option('--label <KEY=VALUE>', 'image label (repeatable)', parseKeyValue('label'))
-    .option('--target <stage>', 'stage to build')
-    .option('--platform <platform>', 'target platform, e.g. linux/amd64')
-    .option('--no-cache', 'do not use the build cache')
-    .option('--pull', 'always pull newer base images', false)
-    .option('--write-fixes', 'write fixes into your files (atomically, with a backup)', false)
-    .option('--codebuild-project <name>', 'CodeBuild project', DEFAULT_CODEBUILD_PROJECT)
-    .option('--s3-bucket <bucket>', 'S3 bucket for the CodeBuild source (default: auto-generated)')
-    .option('--region <region>', `AWS region (default: AWS_REGION, AWS_DEFAULT_REGION, profile, ${DEFAULT_REGION})`)
-    .option('--wait', 'wait for completion (default)', true)
-    .option('--no-wait', 'start the build and print its id at once (CodeBuild: project:uuid); follow it with `status`')
-    .option('--timeout <seconds>', 'build timeout in seconds', positiveInt('timeout', 8 * 3600), 3600)
+    );
+  addInputs(build, buildImageInputs)
     .option('--verbose', 'progress on stderr (default)', true)
     .option('--quiet', 'no progress on stderr')
-    .action(async (options) => {
+    .action(async (options, command: Command) => {
+      const input = inputFromCli(buildImageInputs, command);
       const api = await builds();
-      const params: BuildImageParams = {
-        context: options.context,
-        dockerfile: options.dockerfile,
-        imageName: options.imageName ?? defaultImageName(options.context),
-        imageTag: options.imageTag,
-        autoFix: options.autoFix,
-        fixBeforeBuild: options.fixBeforeBuild,
-        smokeTest: options.smokeTest,
-        smokeCommands: options.smokeCommand ?? [],
-        maxAttempts: options.maxAttempts,
-        baseImage: options.baseImage,
-        useSudo: options.useSudo,
-        forceLocal: options.forceLocal ?? false,
-        forceCodebuild: options.forceCodebuild ?? false,
-        buildArgs: options.buildArg ?? {},
-        target: options.target,
-        platform: options.platform,
-        noCache: options.cache === false,
-        pull: options.pull,
-        labels: options.label ?? {},
-        writeFixes: options.writeFixes,
-        timeoutSeconds: options.timeout,
-        region: options.region,
-        codebuildProject: options.codebuildProject,
-        s3Bucket: options.s3Bucket,
-      };
-      if (options.wait === false) {
+      const params: BuildImageParams = toBuildImageParams(input);
+      if (input.wait === false) {
         const detached = await api.startDetached(params);
         if ('refused' in detached) {
           printJson({ success: false, mode: detached.mode, error: detached.message, next_steps: detached.nextSteps });
@@ -184,15 +129,19 @@ export function addBuildCommands(
       setExitCode(record.status === 'succeeded' ? 0 : 1);
     });
 
-  program
-    .command('status')
-    .description('Print a build record with the last log lines.')
-    .argument('<build-id>', 'build id printed by `build`')
-    .option('--tail-lines <n>', 'log lines to include', positiveInt('tail-lines', 500), 40)
+  const status = program.command('status').description('Print a build record with the last log lines.');
+  addInputs(status, getBuildStatusInputs)
     .option('--region <region>', 'AWS region of a CodeBuild build id (default: AWS_REGION, then us-west-2)')
-    .action(async (buildId: string, options) => {
+    .action(async (_buildId: string, options, command: Command) => {
+      const input = inputFromCli(getBuildStatusInputs, command);
+      const buildId = input.build_id;
       const api = await builds();
-      const record = await api.get(buildId);
+      const known = await api.get(buildId);
+      // As get_build_status: with wait_seconds, wait for the status or phase to change.
+      const record =
+        known && input.wait_seconds > 0
+          ? ((await api.waitForChange(known.build_id, input.wait_seconds * 1000)) ?? known)
+          : known;
       if (!record && CODEBUILD_ID.test(buildId)) {
         // A CodeBuild build started with --no-wait (or elsewhere): ask CodeBuild.
         const region = options.region ?? process.env.AWS_REGION ?? process.env.AWS_DEFAULT_REGION;
@@ -203,45 +152,29 @@ export function addBuildCommands(
       }
       if (!record)
         throw new InputError('build-id', `no build "${buildId}" is known here`, 'See the ids printed by `build`.');
-      printJson({ ...seedResult(record), record, log_tail: await api.logTail(record, options.tailLines) });
+      printJson({ ...seedResult(record), record, log_tail: await api.logTail(record, input.tail_lines) });
       setExitCode(record.status === 'succeeded' ? 0 : 1);
     });
 
-  program
+  const smoke = program
     .command('smoke-test')
     .description('Smoke-test an image: start, imports, versions, CUDA (when a GPU runtime exists), your commands.')
-    .argument('<image>', 'local image reference')
-    .option(
-      '--command <command>',
-      'command to run in the image (repeatable)',
-      (value: string, previous: string[] = []) => [...previous, value],
-    )
-    .addOption(new Option('--gpu <mode>', 'attach GPUs').choices(['auto', 'on', 'off']).default('auto'))
-    .option('--timeout <seconds>', 'limit per container', positiveInt('timeout', 3600), 180)
-    .option('--use-sudo', 'run docker through sudo -n', false)
-    .action(async (image: string, options) => {
+    .action(async (_image: string, _options, command: Command) => {
+      const input = inputFromCli(smokeTestInputs, command);
       const api = await builds();
       const controller = new AbortController();
       process.once('SIGINT', () => controller.abort());
-      const result = await api.smokeTest(
-        {
-          image,
-          commands: options.command,
-          gpu: options.gpu,
-          timeout_seconds: options.timeout,
-          useSudo: options.useSudo,
-        },
-        controller.signal,
-      );
+      const result = await api.smokeTest(toSmokeTestInput(input), controller.signal);
       printJson(result);
       setExitCode(result.passed ? 0 : 1);
     });
+  addInputs(smoke, smokeTestInputs);
 
-  program
+  const cancel = program
     .command('cancel')
     .description('Cancel a running build, whichever server or CLI on this machine started it.')
-    .argument('<build-id>', 'build id')
-    .action(async (buildId: string) => {
+    .action(async (_buildId: string, _options, command: Command) => {
+      const buildId = inputFromCli(cancelBuildInputs, command).build_id;
       const api = await builds();
       const record = await api.get(buildId);
       if (!record)
@@ -251,4 +184,5 @@ export function addBuildCommands(
       printJson({ build_id: buildId, cancelled, status: (await api.get(buildId))?.status ?? record.status });
       setExitCode(cancelled ? 0 : 1);
     });
+  addInputs(cancel, cancelBuildInputs);
 }

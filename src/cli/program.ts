@@ -1,13 +1,15 @@
-import { Command, CommanderError, Option } from 'commander';
+import { Command, CommanderError } from 'commander';
 import { loadConfig } from '../config.js';
 import { createDefaultDeps, environmentDeps } from '../deps.js';
 import { DEFAULT_CODEBUILD_PROJECT, DEFAULT_REGION } from '../environment/aws-probe.js';
 import { detectEnvironment } from '../environment/detect.js';
-import { summarize } from '../tools/detect-environment.js';
+import { summarize } from '../environment/summary.js';
+import { analyzeDockerfileInputs, toAnalyzeOptions } from '../inputs/analyze-dockerfile.js';
+import { addInputs, inputFromCli } from '../inputs/cli.js';
+import { detectEnvironmentInputs, toDetectOptions } from '../inputs/detect-environment.js';
 import { ExpectedFailure, InputError } from '../util/errors.js';
 import { SERVER_NAME, VERSION } from '../version.js';
 import { addBuildCommands } from './build-commands.js';
-import { parseKeyValue } from './options.js';
 import { note, printAnalysis, printJson } from './output.js';
 
 /** Exit codes: 0 done, 1 the work found a problem (errors, not ready, build failed), 2 bad usage or input. */
@@ -29,49 +31,29 @@ export function buildProgram(setExitCode: (code: number) => void): Command {
 
   program.command('serve').description('Run the MCP server on stdin/stdout (the default).');
 
-  program
+  const detect = program
     .command('detect')
     .description('Detect where images can be built (local Docker or AWS CodeBuild) and print the report as JSON.')
-    .option('--region <region>', 'AWS region (default: AWS_REGION, AWS_DEFAULT_REGION, profile, us-west-2)')
-    .option('--codebuild-project <name>', 'CodeBuild project to check', DEFAULT_CODEBUILD_PROJECT)
-    .option('--use-sudo', 'run docker through sudo -n', false)
-    .addOption(new Option('--force-local', 'recommend local Docker only').conflicts('forceCodebuild'))
-    .addOption(new Option('--force-codebuild', 'recommend CodeBuild (charges apply)').conflicts('forceLocal'))
-    .action(async (options) => {
-      const report = await detectEnvironment(environmentDeps(deps()), {
-        region: options.region,
-        codebuildProject: options.codebuildProject,
-        useSudo: options.useSudo,
-        forceLocal: options.forceLocal ?? false,
-        forceCodebuild: options.forceCodebuild ?? false,
-      });
+    .action(async (_options, command: Command) => {
+      const input = inputFromCli(detectEnvironmentInputs, command);
+      const report = await detectEnvironment(environmentDeps(deps()), toDetectOptions(input));
       printJson(report);
       note(summarize(report));
       setExitCode(report.recommendation.ready ? EXIT_OK : EXIT_PROBLEM);
     });
+  addInputs(detect, detectEnvironmentInputs);
 
-  program
+  const analyze = program
     .command('analyze')
-    .description('Find (and with --fix, fix) PyTorch/CUDA/Python/base-image conflicts in a Dockerfile before building.')
-    .option('--context <dir>', 'build context', '.')
-    .option('--dockerfile <path>', 'Dockerfile relative to the context', 'Dockerfile')
-    .option('--build-arg <KEY=VALUE>', 'ARG value (repeatable)', parseKeyValue('build-arg'))
-    .option('--target-gpu <gpu>', 'GPU to check kernels for: sm_120, 9.0, H100, B200 ...')
-    .option('--base-image <image>', 'replace the base image of the final stage')
-    .option('--fix', 'include fixed file texts and diffs', false)
-    .option('--write', 'write the fixes into the files (atomically, with a .bak backup)', false)
+    .description(
+      'Find (and with --fix, fix) PyTorch/CUDA/Python/base-image conflicts in a Dockerfile before building.',
+    );
+  addInputs(analyze, analyzeDockerfileInputs)
     .option('--json', 'print the full JSON result', false)
-    .action(async (options) => {
+    .action(async (options, command: Command) => {
+      const input = inputFromCli(analyzeDockerfileInputs, command);
       const { analyzeDockerfile } = await import('../dockerfile/analyze.js');
-      const result = await analyzeDockerfile({
-        context: options.context,
-        dockerfile: options.dockerfile,
-        buildArgs: options.buildArg ?? {},
-        targetGpu: options.targetGpu,
-        baseImage: options.baseImage,
-        fix: options.fix,
-        write: options.write,
-      });
+      const result = await analyzeDockerfile(toAnalyzeOptions(input));
       if (options.json) printJson(result);
       else printAnalysis(result);
       const remaining = result.fixed ? result.fixed.remaining_findings : result.findings;

@@ -14,7 +14,6 @@ export {
 export {
   smokeCheckSchema,
   smokeResultSchema,
-  smokeTestInputSchema,
   type SmokeCheck,
   type SmokeCheckStatus,
   type SmokeResult,

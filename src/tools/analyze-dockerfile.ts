@@ -1,6 +1,5 @@
-import { z } from 'zod';
 import { analysisResultSchema, type AnalysisResult } from '../dockerfile/schema.js';
-import { sourceFields } from './source-fields.js';
+import { analyzeDockerfileInputs, toAnalyzeOptions } from '../inputs/analyze-dockerfile.js';
 import { defineTool } from './tool.js';
 
 export function summarizeAnalysis(result: AnalysisResult): string {
@@ -35,37 +34,12 @@ export function analyzeDockerfileTool() {
       'torch CUDA vs base-image CUDA, torch replaced by a later install, unsupported Python, impossible pytorch/pytorch or nvidia/cuda tags, CPU wheels on GPU bases, ' +
       'missing kernels for a target GPU, and pip caches left in layers. Each finding has the file, line, why, and a fix. ' +
       'With fix it returns the fixed texts and a diff; it writes files only with write (atomically, with a backup). Runs in milliseconds.',
-    inputSchema: {
-      context: sourceFields.context,
-      dockerfile: sourceFields.dockerfile,
-      build_args: sourceFields.build_args,
-      target_gpu: z
-        .string()
-        .min(1)
-        .optional()
-        .describe(
-          'GPU the image must run on, as sm_XX (e.g. "sm_120"), a compute capability ("9.0") or a name ("H100", "B200", "RTX 5090").',
-        ),
-      base_image: sourceFields.base_image,
-      fix: z.boolean().default(false).describe('Also return fixed file texts and unified diffs (nothing is written).'),
-      write: z
-        .boolean()
-        .default(false)
-        .describe('Write the fixes into the files (implies fix), atomically, each after a .bak backup.'),
-    },
+    inputSchema: analyzeDockerfileInputs.schema,
     outputSchema: analysisResultSchema.shape,
     annotations: { readOnlyHint: false, destructiveHint: false, idempotentHint: true, openWorldHint: false },
     async handler(input) {
       const { analyzeDockerfile } = await import('../dockerfile/analyze.js');
-      const result = await analyzeDockerfile({
-        context: input.context,
-        dockerfile: input.dockerfile,
-        buildArgs: input.build_args,
-        targetGpu: input.target_gpu,
-        baseImage: input.base_image,
-        fix: input.fix,
-        write: input.write,
-      });
+      const result = await analyzeDockerfile(toAnalyzeOptions(input));
       return { structured: result, summary: summarizeAnalysis(result) };
     },
   });

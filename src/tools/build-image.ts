@@ -1,12 +1,9 @@
-import path from 'node:path';
-import { z } from 'zod';
 import type { BuildsApi } from '../build-model/api.js';
 import type { BuildEvent } from '../build-model/events.js';
-import { DEFAULT_CODEBUILD_PROJECT } from '../environment/aws-probe.js';
+import { buildImageInputs, toBuildImageParams } from '../inputs/build-image.js';
 import { InputError } from '../util/errors.js';
 import { buildResultShape } from './build-schemas.js';
 import { summarizeBuild, toBuildResult } from './build-result.js';
-import { sourceFields } from './source-fields.js';
 import { defineTool, type ToolContext } from './tool.js';
 
 export interface BuildImageToolDeps {
@@ -16,18 +13,6 @@ export interface BuildImageToolDeps {
   logMessagesPerSecond?: number;
   /** Longest silence between progress notifications while a call waits on a build (default 15 s). */
   heartbeatSeconds?: number;
-}
-
-const stringRecord = z.record(z.string(), z.string());
-
-/** Turns a folder name into a valid image name: lowercase, only [a-z0-9._-], starting with a letter or digit. */
-export function defaultImageName(contextDir: string): string {
-  const name = path
-    .basename(path.resolve(contextDir))
-    .toLowerCase()
-    .replace(/[^a-z0-9._-]+/g, '-')
-    .replace(/^[^a-z0-9]+|[^a-z0-9]+$/g, '');
-  return name || 'image';
 }
 
 /**
@@ -161,82 +146,7 @@ export function buildImageTool(deps: BuildImageToolDeps) {
       '"running": then call get_build_status with the build_id. The build runs in a worker process of its own: closing ' +
       'the client or restarting the server does not stop it; cancel_build or cancelling this request does. ' +
       'The Dockerfile is never modified unless write_fixes is true (builds use a fixed copy).',
-    inputSchema: {
-      context: sourceFields.context,
-      dockerfile: sourceFields.dockerfile,
-      image_name: z
-        .string()
-        .min(1)
-        .optional()
-        .describe('Image name without tag. Default: the context folder name made into a valid reference.'),
-      image_tag: z.string().min(1).max(128).default('latest').describe('Image tag.'),
-      auto_fix: z
-        .boolean()
-        .default(true)
-        .describe('Fix known conflicts automatically: before building and after a failed attempt.'),
-      fix_before_build: z
-        .boolean()
-        .default(true)
-        .describe(
-          'Apply analyze_dockerfile fixes before the first attempt; false builds the file as written and only fixes what a failed build log shows.',
-        ),
-      smoke_test: z.boolean().default(true).describe('Smoke-test the image after a successful build.'),
-      smoke_commands: z
-        .array(z.string().min(1))
-        .max(20)
-        .default([])
-        .describe('Extra shell commands the smoke test runs inside the image; each must exit 0.'),
-      max_attempts: z
-        .number()
-        .int()
-        .min(1)
-        .max(10)
-        .default(3)
-        .describe('Most build attempts (the first plus retries after fixes).'),
-      base_image: sourceFields.base_image,
-      use_sudo: z.boolean().default(false).describe('Run docker through `sudo -n` (see detect_environment).'),
-      force_local: z.boolean().default(false).describe('Build with local Docker only; fail instead of falling back.'),
-      force_codebuild: z
-        .boolean()
-        .default(false)
-        .describe('Build in AWS CodeBuild even when Docker is available (charges apply).'),
-      wait: z
-        .boolean()
-        .default(true)
-        .describe('Wait for the build (up to the soft deadline); false returns the build_id at once.'),
-      timeout: z
-        .number()
-        .int()
-        .min(30)
-        .max(8 * 3600)
-        .default(3600)
-        .describe('Build timeout in seconds; the build is stopped after it.'),
-      build_args: sourceFields.build_args,
-      target: z.string().min(1).optional().describe('Stage to build (--target).'),
-      platform: z.string().min(1).optional().describe('Target platform, e.g. linux/amd64 (--platform).'),
-      no_cache: z.boolean().default(false).describe('Do not use the build cache (--no-cache).'),
-      pull: z.boolean().default(false).describe('Always try to pull newer base images (--pull).'),
-      labels: stringRecord.default({}).describe('Image labels (--label KEY=VALUE).'),
-      write_fixes: z
-        .boolean()
-        .default(false)
-        .describe('Also write the fixes into your Dockerfile and requirement files (atomically, with a .bak backup).'),
-      region: z.string().min(1).optional().describe('AWS region, used when the build would go to CodeBuild.'),
-      codebuild_project: z
-        .string()
-        .min(1)
-        .default(DEFAULT_CODEBUILD_PROJECT)
-        .describe('CodeBuild project, used when the build would go to CodeBuild.'),
-      s3_bucket: z
-        .string()
-        .min(3)
-        .max(63)
-        .optional()
-        .describe(
-          'S3 bucket for the CodeBuild source zip. Default: docker-image-builder-<account>-<region>, created when missing.',
-        ),
-      tail_lines: z.number().int().min(0).max(500).default(40).describe('How many last log lines the result carries.'),
-    },
+    inputSchema: buildImageInputs.schema,
     outputSchema: buildResultShape,
     annotations: { readOnlyHint: false, destructiveHint: false, idempotentHint: false, openWorldHint: true },
     async handler(input, context) {
@@ -248,32 +158,7 @@ export function buildImageTool(deps: BuildImageToolDeps) {
         );
       }
       const builds = await deps.builds();
-      const started = await builds.start({
-        context: input.context,
-        dockerfile: input.dockerfile,
-        imageName: input.image_name ?? defaultImageName(input.context),
-        imageTag: input.image_tag,
-        autoFix: input.auto_fix,
-        fixBeforeBuild: input.fix_before_build,
-        smokeTest: input.smoke_test,
-        smokeCommands: input.smoke_commands,
-        maxAttempts: input.max_attempts,
-        baseImage: input.base_image,
-        useSudo: input.use_sudo,
-        forceLocal: input.force_local,
-        forceCodebuild: input.force_codebuild,
-        buildArgs: input.build_args,
-        target: input.target,
-        platform: input.platform,
-        noCache: input.no_cache,
-        pull: input.pull,
-        labels: input.labels,
-        writeFixes: input.write_fixes,
-        timeoutSeconds: input.timeout,
-        region: input.region,
-        codebuildProject: input.codebuild_project,
-        s3Bucket: input.s3_bucket,
-      });
+      const started = await builds.start(toBuildImageParams(input));
       if ('refused' in started) {
         return {
           isError: true,

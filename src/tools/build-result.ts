@@ -1,26 +1,11 @@
 import type { BuildsApi } from '../build-model/api.js';
 import type { BuildRecord } from '../build-model/record-schema.js';
+import { nextStepFor } from '../build-model/next-step.js';
 import type { BuildResult } from './build-schemas.js';
 
 function elapsedSeconds(record: BuildRecord, now: Date): number {
   if (record.build_time_seconds !== undefined) return record.build_time_seconds;
   return Math.round((now.getTime() - new Date(record.created_at).getTime()) / 100) / 10;
-}
-
-export function nextStepFor(record: BuildRecord): string {
-  switch (record.status) {
-    case 'succeeded':
-      return record.smoke
-        ? `Image ${record.image_name} is built and smoke-tested; use it (e.g. push it to your registry).`
-        : `Image ${record.image_name} is built; run smoke_test on it to prove it runs.`;
-    case 'queued':
-    case 'running':
-      return `The build is still running: call get_build_status with build_id "${record.build_id}" and wait_seconds 30 to follow it.`;
-    case 'cancelled':
-      return record.error?.next_step ?? 'The build was cancelled; start it again with build_image when wanted.';
-    default:
-      return record.error?.next_step ?? 'Read error and log_tail, fix the Dockerfile, and build again.';
-  }
 }
 
 /** The seed's result fields plus the record and a bounded log tail. */

@@ -1,21 +1,6 @@
 import { z } from 'zod';
 import { buildRecordSchema, fixAppliedSchema } from '../build-model/record-schema.js';
 
-export const buildIdSchema = z
-  .string()
-  .min(1)
-  .max(128)
-  .regex(/^[A-Za-z0-9][A-Za-z0-9._:-]*$/, 'a build id looks like "local-20261129T101500-a1b2c3"')
-  .describe('The build_id returned by build_image (or listed by list_builds).');
-
-export const tailLinesSchema = z
-  .number()
-  .int()
-  .min(0)
-  .max(500)
-  .default(40)
-  .describe('How many of the last build-log lines to include (the full log is in record.log_file).');
-
 export const buildResultShape = {
   success: z.boolean().describe('True when the image built (and passed its smoke checks, when they ran).'),
   status: buildRecordSchema.shape.status,

@@ -2,7 +2,7 @@ import { z } from 'zod';
 import type { BuildsApi } from '../build-model/api.js';
 import { BUILD_STATUSES } from '../build-model/record-schema.js';
 import { InputError } from '../util/errors.js';
-import { buildIdSchema } from './build-schemas.js';
+import { cancelBuildInputs } from '../inputs/builds.js';
 import { defineTool } from './tool.js';
 
 export function cancelBuildTool(builds: () => Promise<BuildsApi>) {
@@ -11,7 +11,7 @@ export function cancelBuildTool(builds: () => Promise<BuildsApi>) {
     title: 'Cancel build',
     description:
       'Stops a running build (the docker build and any smoke-test container) within seconds and marks it cancelled.',
-    inputSchema: { build_id: buildIdSchema },
+    inputSchema: cancelBuildInputs.schema,
     outputSchema: {
       build_id: z.string().describe('The build.'),
       cancelled: z.boolean().describe('True when this call stopped it; false when it had already ended.'),

@@ -1,6 +1,7 @@
 import { z } from 'zod';
 import { detectEnvironment, type EnvironmentDeps, type EnvironmentReport } from '../environment/detect.js';
-import { DEFAULT_CODEBUILD_PROJECT } from '../environment/aws-probe.js';
+import { detectEnvironmentInputs, toDetectOptions } from '../inputs/detect-environment.js';
+import { summarize } from '../environment/summary.js';
 import { InputError } from '../util/errors.js';
 import { defineTool } from './tool.js';
 
@@ -139,38 +140,14 @@ export function detectEnvironmentTool(deps: EnvironmentDeps) {
       'Finds out where images can be built: local Docker (CLI, daemon, sudo need, BuildKit or legacy builder, GPU runtime) and AWS CodeBuild (credentials, region, account, project). ' +
       'Returns a recommendation (local, codebuild or none) following the order: force flags, local Docker, CodeBuild, none. ' +
       'Read-only and fast (a few seconds at most, even when the daemon or AWS hangs). Call it first, before build_image.',
-    inputSchema: {
-      region: z
-        .string()
-        .min(1)
-        .optional()
-        .describe('AWS region for CodeBuild. Default: AWS_REGION, AWS_DEFAULT_REGION, the profile, then us-west-2.'),
-      codebuild_project: z
-        .string()
-        .min(1)
-        .max(255)
-        .default(DEFAULT_CODEBUILD_PROJECT)
-        .describe('CodeBuild project whose existence to check.'),
-      use_sudo: z.boolean().default(false).describe('Run docker through `sudo -n` (when the socket needs root).'),
-      force_local: z
-        .boolean()
-        .default(false)
-        .describe('Recommend local Docker only (not ready if Docker is unavailable).'),
-      force_codebuild: z.boolean().default(false).describe('Recommend CodeBuild even when Docker is available.'),
-    },
+    inputSchema: detectEnvironmentInputs.schema,
     outputSchema,
     annotations: { readOnlyHint: true, idempotentHint: true, openWorldHint: true, destructiveHint: false },
     async handler(input) {
       if (input.force_local && input.force_codebuild) {
         return refuseBothForced();
       }
-      const report = await detectEnvironment(deps, {
-        region: input.region,
-        codebuildProject: input.codebuild_project,
-        useSudo: input.use_sudo,
-        forceLocal: input.force_local,
-        forceCodebuild: input.force_codebuild,
-      });
+      const report = await detectEnvironment(deps, toDetectOptions(input));
       // The invocation is the builder's decision, not part of what this tool reports.
       const { invocation: _invocation, ...docker } = report.docker;
       return { structured: { ...report, docker }, summary: summarize(report) };
@@ -184,17 +161,4 @@ function refuseBothForced(): never {
     'force_local and force_codebuild are mutually exclusive.',
     'Set at most one of them, or neither to let detection choose.',
   );
-}
-
-export function summarize(report: EnvironmentReport): string {
-  const { docker, aws, recommendation } = report;
-  const dockerLine =
-    docker.daemon.state === 'reachable'
-      ? `Docker ${docker.daemon.server_version} reachable (builder: ${docker.builder.selected}${docker.gpu.available ? ', GPU runtime' : ''}).`
-      : `Docker ${docker.daemon.state}${docker.daemon.error ? `: ${docker.daemon.error}` : ''}.`;
-  const awsLine = aws.credentials.found
-    ? `AWS credentials from ${aws.credentials.source}, region ${aws.region.name}${aws.identity.account_id ? `, account ${aws.identity.account_id}` : ''}.`
-    : 'No AWS credentials.';
-  const steps = recommendation.next_steps.length > 0 ? ` Next: ${recommendation.next_steps.join(' ')}` : '';
-  return `Recommendation: ${recommendation.mode}${recommendation.ready ? '' : ' (not ready)'} - ${recommendation.reason} ${dockerLine} ${awsLine}${steps}`;
 }

@@ -1,12 +1,10 @@
 import { z } from 'zod';
 import type { BuildsApi } from '../build-model/api.js';
 import { InputError } from '../util/errors.js';
-import { buildIdSchema, buildResultShape, tailLinesSchema } from './build-schemas.js';
+import { getBuildStatusInputs, MAX_WAIT_SECONDS } from '../inputs/builds.js';
+import { buildResultShape } from './build-schemas.js';
 import { summarizeBuild, toBuildResult } from './build-result.js';
 import { defineTool } from './tool.js';
-
-/** Long-poll limit: below common 60 s client request timeouts. */
-export const MAX_WAIT_SECONDS = 50;
 
 export function getBuildStatusTool(builds: () => Promise<BuildsApi>) {
   return defineTool({
@@ -16,18 +14,7 @@ export function getBuildStatusTool(builds: () => Promise<BuildsApi>) {
       'Returns a build record (status, phase, attempt, fixes, timings, image, smoke results, error) with the last log lines. ' +
       `With wait_seconds (up to ${MAX_WAIT_SECONDS}) it waits until the status or phase changes, so a few calls follow a long build. ` +
       'Builds whose server stopped are reported as interrupted.',
-    inputSchema: {
-      build_id: buildIdSchema,
-      tail_lines: tailLinesSchema,
-      wait_seconds: z
-        .number()
-        .min(0)
-        .max(MAX_WAIT_SECONDS)
-        .default(0)
-        .describe(
-          `Wait up to this many seconds for the status or phase to change (0 answers at once; max ${MAX_WAIT_SECONDS}).`,
-        ),
-    },
+    inputSchema: getBuildStatusInputs.schema,
     outputSchema: {
       ...buildResultShape,
       active: z

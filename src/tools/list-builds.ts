@@ -1,6 +1,7 @@
 import { z } from 'zod';
 import type { BuildsApi } from '../build-model/api.js';
 import { BUILD_PHASES, BUILD_STATUSES } from '../build-model/record-schema.js';
+import { listBuildsInputs } from '../inputs/builds.js';
 import { defineTool } from './tool.js';
 
 const buildSummarySchema = z.object({
@@ -20,9 +21,7 @@ export function listBuildsTool(builds: () => Promise<BuildsApi>) {
     title: 'List builds',
     description:
       'Lists recent builds on this machine, newest first, with their status, so an agent can find a build_id again.',
-    inputSchema: {
-      limit: z.number().int().min(1).max(100).default(10).describe('How many builds to list.'),
-    },
+    inputSchema: listBuildsInputs.schema,
     outputSchema: { builds: z.array(buildSummarySchema).describe('Recent builds, newest first.') },
     annotations: { readOnlyHint: true, idempotentHint: true, openWorldHint: false, destructiveHint: false },
     async handler(input) {

@@ -1,6 +1,6 @@
-import { z } from 'zod';
 import type { BuildsApi } from '../build-model/api.js';
-import { smokeResultSchema, smokeTestInputSchema } from '../build-model/smoke-schema.js';
+import { smokeResultSchema } from '../build-model/smoke-schema.js';
+import { smokeTestInputs, toSmokeTestInput } from '../inputs/smoke-test.js';
 import { defineTool } from './tool.js';
 
 export function smokeTestTool(builds: () => Promise<BuildsApi>) {
@@ -11,15 +11,12 @@ export function smokeTestTool(builds: () => Promise<BuildsApi>) {
       'Proves an image runs: the container starts; for PyTorch images torch/torchvision/torchaudio import with matching versions, ' +
       'torchvision.ops.nms runs, torch.distributed.fsdp imports and a tensor op works; with a GPU runtime, CUDA, NCCL and a GPU op ' +
       '(skipped, not passed, without one); and each of your commands exits 0. Containers are removed afterwards.',
-    inputSchema: {
-      ...smokeTestInputSchema.shape,
-      use_sudo: z.boolean().default(false).describe('Run docker through `sudo -n`.'),
-    },
+    inputSchema: smokeTestInputs.schema,
     outputSchema: smokeResultSchema.shape,
     annotations: { readOnlyHint: false, destructiveHint: false, idempotentHint: true, openWorldHint: false },
     async handler(input, context) {
       const api = await builds();
-      const result = await api.smokeTest({ ...input, useSudo: input.use_sudo }, context.signal);
+      const result = await api.smokeTest(toSmokeTestInput(input), context.signal);
       const failed = result.checks.filter((check) => check.status === 'failed').map((check) => check.name);
       const skipped = result.checks.filter((check) => check.status === 'skipped').length;
       const summary = result.passed

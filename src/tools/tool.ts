@@ -23,10 +23,14 @@ export interface ToolDefinition<Input extends z.ZodRawShape, Output extends z.Zo
   name: string;
   title: string;
   description: string;
-  inputSchema: Input;
+  /** Strict: unknown fields are refused (src/inputs/ derives it, with the CLI flags, from one description). */
+  inputSchema: z.ZodObject<Input, z.core.$strict>;
   outputSchema: Output;
   annotations: ToolAnnotations;
-  handler(input: z.infer<z.ZodObject<Input>>, context: ToolContext): Promise<ToolOutcome<z.infer<z.ZodObject<Output>>>>;
+  handler(
+    input: z.output<z.ZodObject<Input, z.core.$strict>>,
+    context: ToolContext,
+  ): Promise<ToolOutcome<z.infer<z.ZodObject<Output>>>>;
 }
 
 // eslint-disable-next-line @typescript-eslint/no-explicit-any -- the registry holds tools of different shapes

@@ -1,0 +1,41 @@
+import { defineInputs, type InputOf } from './define.js';
+import { bool, text } from './field.js';
+import { sourceFields } from './source-fields.js';
+
+export const analyzeDockerfileInputs = defineInputs('analyze_dockerfile', 'analyze', {
+  context: sourceFields.context,
+  dockerfile: sourceFields.dockerfile,
+  build_args: sourceFields.build_args,
+  target_gpu: text({
+    min: 1,
+    description:
+      'GPU the image must run on, as sm_XX (e.g. "sm_120"), a compute capability ("9.0") or a name ("H100", "B200", "RTX 5090").',
+    cli: { flag: '--target-gpu', value: '<gpu>', help: 'GPU to check kernels for: sm_120, 9.0, H100, B200 ...' },
+  }),
+  base_image: sourceFields.base_image,
+  fix: bool({
+    default: false,
+    description: 'Also return fixed file texts and unified diffs (nothing is written).',
+    cli: { flag: '--fix', help: 'include fixed file texts and diffs' },
+  }),
+  write: bool({
+    default: false,
+    description: 'Write the fixes into the files (implies fix), atomically, each after a .bak backup.',
+    cli: { flag: '--write', help: 'write the fixes into the files (atomically, with a .bak backup)' },
+  }),
+});
+
+export type AnalyzeDockerfileInput = InputOf<typeof analyzeDockerfileInputs>;
+
+/** The analyser's options for an analyze_dockerfile input (the tool and `analyze` both call it). */
+export function toAnalyzeOptions(input: AnalyzeDockerfileInput) {
+  return {
+    context: input.context,
+    dockerfile: input.dockerfile,
+    buildArgs: input.build_args,
+    targetGpu: input.target_gpu,
+    baseImage: input.base_image,
+    fix: input.fix,
+    write: input.write,
+  };
+}

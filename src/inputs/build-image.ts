@@ -1,0 +1,200 @@
+import path from 'node:path';
+import type { BuildImageParams } from '../build-model/api.js';
+import { DEFAULT_CODEBUILD_PROJECT, DEFAULT_REGION } from '../environment/aws-probe.js';
+import { defineInputs, type InputOf } from './define.js';
+import { bool, int, list, record, text } from './field.js';
+import { sourceFields } from './source-fields.js';
+
+/** Turns a folder name into a valid image name: lowercase, only [a-z0-9._-], starting with a letter or digit. */
+export function defaultImageName(contextDir: string): string {
+  const name = path
+    .basename(path.resolve(contextDir))
+    .toLowerCase()
+    .replace(/[^a-z0-9._-]+/g, '-')
+    .replace(/^[^a-z0-9]+|[^a-z0-9]+$/g, '');
+  return name || 'image';
+}
+
+export const buildImageInputs = defineInputs('build_image', 'build', {
+  context: sourceFields.context,
+  dockerfile: sourceFields.dockerfile,
+  image_name: text({
+    min: 1,
+    description: 'Image name without tag. Default: the context folder name made into a valid reference.',
+    cli: { flag: '--image-name', value: '<name>', help: 'image name (default: the context folder name)' },
+  }),
+  image_tag: text({
+    min: 1,
+    max: 128,
+    default: 'latest',
+    description: 'Image tag.',
+    cli: { flag: '--image-tag', value: '<tag>', help: 'image tag' },
+  }),
+  auto_fix: bool({
+    default: true,
+    description: 'Fix known conflicts automatically: before building and after a failed attempt.',
+    cli: { flag: '--auto-fix', help: 'fix conflicts automatically (default)', negated: 'do not fix anything' },
+  }),
+  fix_before_build: bool({
+    default: true,
+    description:
+      'Apply analyze_dockerfile fixes before the first attempt; false builds the file as written and only fixes what a failed build log shows.',
+    cli: {
+      flag: '--fix-before-build',
+      help: 'apply analysis fixes before the first attempt (default)',
+      negated: 'only fix what a failed build log shows',
+    },
+  }),
+  smoke_test: bool({
+    default: true,
+    description: 'Smoke-test the image after a successful build.',
+    cli: { flag: '--smoke-test', help: 'smoke-test the image (default)', negated: 'skip the smoke test' },
+  }),
+  smoke_commands: list({
+    maxItems: 20,
+    default: [],
+    description: 'Extra shell commands the smoke test runs inside the image; each must exit 0.',
+    cli: {
+      flag: '--smoke-command',
+      value: '<command>',
+      help: 'extra command the smoke test runs in the image (repeatable)',
+    },
+  }),
+  max_attempts: int({
+    min: 1,
+    max: 10,
+    default: 3,
+    description: 'Most build attempts (the first plus retries after fixes).',
+    cli: { flag: '--max-attempts', value: '<n>', help: 'most build attempts' },
+  }),
+  base_image: sourceFields.base_image,
+  use_sudo: bool({
+    default: false,
+    description: 'Run docker through `sudo -n` (see detect_environment).',
+    cli: { flag: '--use-sudo', help: 'run docker through sudo -n' },
+  }),
+  force_local: bool({
+    default: false,
+    description: 'Build with local Docker only; fail instead of falling back.',
+    cli: { flag: '--force-local', help: 'use local Docker only (fail if unavailable)', conflicts: 'force_codebuild' },
+  }),
+  force_codebuild: bool({
+    default: false,
+    description: 'Build in AWS CodeBuild even when Docker is available (charges apply).',
+    cli: { flag: '--force-codebuild', help: 'use AWS CodeBuild (charges apply)', conflicts: 'force_local' },
+  }),
+  wait: bool({
+    default: true,
+    description: 'Wait for the build (up to the soft deadline); false returns the build_id at once.',
+    cli: {
+      flag: '--wait',
+      help: 'wait for completion (default)',
+      negated: 'start the build and print its id at once (CodeBuild: project:uuid); follow it with `status`',
+    },
+  }),
+  timeout: int({
+    min: 30,
+    max: 8 * 3600,
+    default: 3600,
+    description: 'Build timeout in seconds; the build is stopped after it.',
+    cli: { flag: '--timeout', value: '<seconds>', help: 'build timeout in seconds' },
+  }),
+  build_args: sourceFields.build_args,
+  target: text({
+    min: 1,
+    description: 'Stage to build (--target).',
+    cli: { flag: '--target', value: '<stage>', help: 'stage to build' },
+  }),
+  platform: text({
+    min: 1,
+    description: 'Target platform, e.g. linux/amd64 (--platform).',
+    cli: { flag: '--platform', value: '<platform>', help: 'target platform, e.g. linux/amd64' },
+  }),
+  no_cache: bool({
+    default: false,
+    description: 'Do not use the build cache (--no-cache).',
+    cli: { flag: '--no-cache', help: 'do not use the build cache' },
+  }),
+  pull: bool({
+    default: false,
+    description: 'Always try to pull newer base images (--pull).',
+    cli: { flag: '--pull', help: 'always pull newer base images' },
+  }),
+  labels: record({
+    default: {},
+    description: 'Image labels (--label KEY=VALUE).',
+    cli: { flag: '--label', value: '<KEY=VALUE>', help: 'image label (repeatable)' },
+  }),
+  write_fixes: bool({
+    default: false,
+    description: 'Also write the fixes into your Dockerfile and requirement files (atomically, with a .bak backup).',
+    cli: { flag: '--write-fixes', help: 'write fixes into your files (atomically, with a backup)' },
+  }),
+  region: text({
+    min: 1,
+    description: 'AWS region, used when the build would go to CodeBuild.',
+    cli: {
+      flag: '--region',
+      value: '<region>',
+      help: `AWS region (default: AWS_REGION, AWS_DEFAULT_REGION, profile, ${DEFAULT_REGION})`,
+    },
+  }),
+  codebuild_project: text({
+    min: 1,
+    default: DEFAULT_CODEBUILD_PROJECT,
+    description: 'CodeBuild project, used when the build would go to CodeBuild.',
+    cli: { flag: '--codebuild-project', value: '<name>', help: 'CodeBuild project' },
+  }),
+  s3_bucket: text({
+    min: 3,
+    max: 63,
+    description:
+      'S3 bucket for the CodeBuild source zip. Default: docker-image-builder-<account>-<region>, created when missing.',
+    cli: {
+      flag: '--s3-bucket',
+      value: '<bucket>',
+      help: 'S3 bucket for the CodeBuild source (default: auto-generated)',
+    },
+  }),
+  tail_lines: int({
+    min: 0,
+    max: 500,
+    default: 40,
+    description: 'How many last log lines the result carries.',
+    cli: {
+      none: 'the CLI prints the log file path (log_file) instead; `status <build-id> --tail-lines N` prints a tail',
+    },
+  }),
+});
+
+export type BuildImageInput = InputOf<typeof buildImageInputs>;
+
+/** The build service's parameters for a build_image input: the tool and `build` both start builds with these. */
+export function toBuildImageParams(input: BuildImageInput): BuildImageParams {
+  return {
+    context: input.context,
+    dockerfile: input.dockerfile,
+    imageName: input.image_name ?? defaultImageName(input.context),
+    imageTag: input.image_tag,
+    autoFix: input.auto_fix,
+    fixBeforeBuild: input.fix_before_build,
+    smokeTest: input.smoke_test,
+    smokeCommands: input.smoke_commands,
+    maxAttempts: input.max_attempts,
+    baseImage: input.base_image,
+    useSudo: input.use_sudo,
+    forceLocal: input.force_local,
+    forceCodebuild: input.force_codebuild,
+    buildArgs: input.build_args,
+    target: input.target,
+    platform: input.platform,
+    noCache: input.no_cache,
+    pull: input.pull,
+    labels: input.labels,
+    writeFixes: input.write_fixes,
+    timeoutSeconds: input.timeout,
+    region: input.region,
+    codebuildProject: input.codebuild_project,
+    s3Bucket: input.s3_bucket,
+  };
+}
