@@ -111,3 +111,28 @@ export function replaceKeywordEdit(
     newText: keyword,
   };
 }
+
+/** Whitespace-insensitive form of an instruction: line continuations and runs of spaces collapse. */
+function collapse(text: string): string {
+  return text
+    .replace(/\\\r?\n/g, ' ')
+    .replace(/\s+/g, ' ')
+    .trim();
+}
+
+/**
+ * The 1-based line of the instruction a builder printed (`RUN pip install x`, or just the command), found by its
+ * text; undefined when no instruction matches or several do.
+ */
+export function lineOfInstructionText(dockerfileText: string, printed: string): number | undefined {
+  const wanted = collapse(printed).replace(/^RUN /i, '');
+  if (wanted.length < 4) return undefined;
+  const matches: number[] = [];
+  for (const instruction of DockerfileParser.parse(dockerfileText).getInstructions()) {
+    const text = collapse(instruction.getTextContent());
+    const body = text.replace(/^\S+\s*/, '');
+    if (body === wanted || text === collapse(printed) || (wanted.length >= 12 && body.includes(wanted)))
+      matches.push(instruction.getRange().start.line + 1);
+  }
+  return matches.length === 1 ? matches[0] : undefined;
+}
