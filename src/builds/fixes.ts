@@ -194,6 +194,8 @@ async function planFix(
       return editOne(fix.edit, 'pip install --break-system-packages (PEP 668 image)');
     case 'fix-dockerfile-syntax':
       return editOne(fix.edit, `${fix.instruction ?? 'instruction'} -> ${fix.suggestedKeyword ?? 'fixed keyword'}`);
+    case 'dockerfile-edit':
+      return editOne(fix.edit, fix.change);
     case 'reduce-build-parallelism':
       return editOne(
         fix.edit,
