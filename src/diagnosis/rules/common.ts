@@ -34,4 +34,4 @@ export function mentions(scope: FailureScope, pattern: RegExp): boolean {
 
 /** The CUDA extension packages whose source builds fail in the same few ways. */
 export const CUDA_EXTENSIONS =
-  /\b(flash[-_]attn|flash[-_]attention|apex|xformers|deepspeed|bitsandbytes|mamba[-_]ssm|causal[-_]conv1d|vllm|auto[-_]gptq|detectron2|pytorch3d|kaolin|mmcv(?:[-_]full)?|torch[-_]scatter|torch[-_]sparse|tiny[-_]cuda[-_]nn|nvdiffrast|gsplat|diff[-_]gaussian[-_]rasterization|natten|groundingdino)\b/i;
+  /\b(flash[-_]attn|flash[-_]attention|apex|xformers|deepspeed|bitsandbytes|mamba[-_]ssm|causal[-_]conv1d|vllm|auto[-_]gptq|detectron2|pytorch3d|kaolin|mmcv(?:[-_]full)?|torch[-_]scatter|torch[-_]sparse|tiny[-_]cuda[-_]nn|nvdiffrast|gsplat|diff[-_]gaussian[-_]rasterization|natten|groundingdino)(?![A-Za-z0-9])/i;

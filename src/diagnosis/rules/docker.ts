@@ -37,6 +37,9 @@ function findImageFailure(lines: readonly string[], scope: FailureScope): ImageF
           : 'registry-unreachable';
       return { image: match[1]!, reason, index };
     }
+    match = /failed to solve: (\S+?): (?:\S+: )?not found\s*$/.exec(line);
+    if (match && /[:/]/.test(match[1]!) && !/^(?:process|executor|failed)/.test(match[1]!))
+      return { image: match[1]!, reason: 'not-found', index };
     if (
       /pull access denied|insufficient_scope: authorization failed|unauthorized: authentication required/.test(line)
     ) {

@@ -55,11 +55,12 @@ export function pipResolutionImpossible(scope: FailureScope): Diagnosis[] {
   // A pasted fragment may keep only the `The user requested` / `depends on` lines.
   const headed = findLine(lines, /^\s*The conflict is caused by:\s*$/);
   const firstCause = findLine(lines, /^\s*(?:The user requested |\S+ \S+ depends on )/);
-  const causedBy = headed >= 0 ? headed : firstCause - 1;
+  const causedBy = headed >= 0 ? headed : firstCause;
   const requested: { requirement: Requirement; source: 'user' | 'constraint' }[] = [];
   const dependsOn: DependsOn[] = [];
   let end = causedBy;
-  for (let index = causedBy + 1; causedBy >= 0 && index < lines.length; index++) {
+  const causesFrom = headed >= 0 ? headed + 1 : firstCause;
+  for (let index = causesFrom; causesFrom >= 0 && index < lines.length; index++) {
     const line = lines[index]!;
     const user = /^\s*The user requested (\(constraint\) )?(.+?)\s*$/.exec(line);
     const depends = /^\s*(\S+) (\S+) depends on (.+?)\s*$/.exec(line);

@@ -180,14 +180,14 @@ export function runtimeNumpy2Abi(scope: FailureScope): Diagnosis[] {
   const hit = firstMatch(
     scope,
     [
-      /A module that was compiled using NumPy 1\.x cannot be run in\s*NumPy (2\.\d+\.\d+)/,
+      /A module that was compiled using NumPy 1\.x cannot be run in/,
       /numpy\.core\.multiarray failed to import/,
       /_ARRAY_API not found/,
     ],
     'all',
   );
   if (!hit) return [];
-  const version = hit.match[1];
+  const version = /NumPy (2\.\d+\.\d+)/.exec(hit.lines.slice(hit.index, hit.index + 2).join(' '))?.[1];
   const edit = finalStageAppend(scope, 'RUN python3 -m pip install --no-cache-dir "numpy<2"');
   return [
     {
