@@ -7,6 +7,7 @@ import { summarize } from '../tools/detect-environment.js';
 import { InputError } from '../util/errors.js';
 import { SERVER_NAME, VERSION } from '../version.js';
 import { addBuildCommands } from './build-commands.js';
+import { addDiagnoseCommand } from './diagnose-command.js';
 import { parseKeyValue } from './options.js';
 import { note, printAnalysis, printJson } from './output.js';
 
@@ -120,6 +121,7 @@ export function buildProgram(setExitCode: (code: number) => void): Command {
     });
 
   addBuildCommands(program, () => deps().builds(), setExitCode);
+  addDiagnoseCommand(program, setExitCode);
   return program;
 }
 
