@@ -15,7 +15,7 @@ import { BuildService } from './build-service.js';
 import type { CodeBuildLaunch, CodeBuildRunner } from '../codebuild/codebuild-runner.js';
 import { codebuildPorts } from './codebuild-ports.js';
 import type { BuildEvent } from '../build-model/events.js';
-import { planAfterFailure, prepareSources, writeFixesToContext } from './fixes.js';
+import { planAfterFailure, planAfterSmokeFailure, prepareSources, writeFixesToContext } from './fixes.js';
 import { dockerBuildCommand, validateImageRef } from '../docker/build-args.js';
 import { LocalDockerBuilder } from '../docker/local-builder.js';
 import { ExecaProcessSpawner } from '../docker/process-spawner.js';
@@ -132,6 +132,8 @@ export class Builds implements BuildsApi {
         };
       },
       planAfterFailure: (request, outcome, prepared, workDir) => planAfterFailure(request, outcome, prepared, workDir),
+      planAfterSmokeFailure: (request, smoke, prepared, workDir) =>
+        planAfterSmokeFailure(request, smoke, prepared, workDir),
       smokeTest: (request, imageRef, signal) =>
         this.smokeTester(request.useSudo).run({ image: imageRef, commands: request.smokeCommands }, { signal }),
       writeFixes: (request, prepared) => writeFixesToContext(request, prepared),
