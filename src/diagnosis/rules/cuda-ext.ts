@@ -67,7 +67,6 @@ export function cudaHomeMissing(scope: FailureScope): Diagnosis[] {
   const hit = firstMatch(scope, [
     /CUDA_HOME environment variable is not set/,
     /(?:^|\s|\/)nvcc(?:: not found|: command not found|: No such file or directory)/,
-    /No CUDA runtime is found, using CUDA_HOME/,
     /Could not find nvcc|nvcc was not found|CUDA_HOME is not set/i,
   ]);
   if (!hit) return [];

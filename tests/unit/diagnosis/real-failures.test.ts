@@ -19,6 +19,8 @@ interface Expected {
 
 const EXPECTED: Record<string, Expected> = {
   'cuda-ext-build-isolation-1': { names: ['flash-attn', "No module named 'torch'"] },
+  'cuda-ext-wheel-build-failed-1': { names: ['flash-attn'] },
+  'cuda-ext-wheel-build-failed-2': { names: ['flash-attn', 'unpinned'] },
   'cuda-home-missing-1': { names: ['CUDA_HOME'] },
   'cuda-home-missing-2': { names: ['CUDA_HOME'] },
   'nvcc-unsupported-gpu-arch-1': { names: ['compute_89'] },
@@ -57,6 +59,7 @@ const EXPECTED: Record<string, Expected> = {
   'base-image-not-found-1': { names: ['nvidia/cuda:11.1-base-ubuntu20.04', 'patch version'] },
   'base-image-not-found-2': { names: ['nvidia/cuda:11.0-base-ubuntu20.04', 'patch version'] },
   'base-image-not-found-3': { names: ['nvidia/cuda:11.1-cudnn8-devel-ubuntu20.04', 'patch version'] },
+  'base-image-not-found-4': { names: ['uf-mil'] },
   'platform-mismatch-1': { names: ['linux/amd64', 'linux/arm64/v8'] },
   'platform-mismatch-2': { names: ['linux/amd64', 'linux/arm64/v8'] },
   'platform-mismatch-3': { names: ['linux/amd64', 'linux/arm64/v8'] },
