@@ -61,6 +61,13 @@ export interface BuildPorts {
     workDir: string,
   ): Promise<FailurePlan>;
   smokeTest(request: BuildRequest, imageRef: string, signal: AbortSignal): Promise<SmokeResult>;
+  /** After failed smoke checks: the diagnosis and, when a safe fix applies, the next attempt (absent: no retry). */
+  planAfterSmokeFailure?(
+    request: BuildRequest,
+    smoke: SmokeResult,
+    prepared: PreparedSources,
+    workDir: string,
+  ): Promise<FailurePlan>;
   imageInfo(imageRef: string): Promise<{ id?: string; sizeBytes?: number }>;
   /** write_fixes: writes the fixed texts into the user's files (each with a backup) after a successful build. */
   writeFixes(request: BuildRequest, prepared: PreparedSources): Promise<{ file: string; backup: string }[]>;

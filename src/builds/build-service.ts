@@ -4,6 +4,7 @@ import type { BuildPorts, BuildRequest, BuildTarget } from '../build-model/attem
 import type { BuildEvent } from '../build-model/events.js';
 import type { BuildError, BuildRecord } from '../build-model/record-schema.js';
 import { currentProcessIdentity, type ProcessIdentity } from './process-identity.js';
+import type { SmokeResult } from '../build-model/smoke-schema.js';
 import type { BuildRecordStore } from './record-store.js';
 
 export interface BuildServiceDeps {
@@ -254,27 +255,24 @@ export class BuildService {
           });
           const smoke = await ports.smokeTest(request, request.imageRef, signal);
           if (signal.aborted) return await finish({ status: 'cancelled', smoke, error: cancelledError() });
-          return await finish(
-            smoke.passed
-              ? { status: 'succeeded', smoke }
-              : {
-                  status: 'failed',
-                  smoke,
-                  error: {
-                    kind: 'smoke-test-failed',
-                    summary: `The image built but failed smoke checks: ${smoke.checks
-                      .filter((c) => c.status === 'failed')
-                      .map((c) => c.name)
-                      .join(', ')}.`,
-                    excerpt: smoke.checks
-                      .filter((c) => c.status === 'failed')
-                      .map((c) => `${c.name}: ${c.detail ?? ''}\n${c.output_excerpt}`)
-                      .join('\n')
-                      .slice(-2000),
-                    next_step: 'Read the failed checks; fix the Dockerfile (analyze_dockerfile helps) and build again.',
-                  },
-                },
-          );
+          if (smoke.passed) return await finish({ status: 'succeeded', smoke });
+          const smokePlan = ports.planAfterSmokeFailure
+            ? await ports.planAfterSmokeFailure(request, smoke, prepared, workDir)
+            : { error: smokeFailedError(smoke) };
+          attemptRecord.diagnosis = smokePlan.error.summary;
+          if (!request.autoFix || !smokePlan.retry || attempt >= request.maxAttempts) {
+            return await finish({ status: 'failed', smoke, error: smokePlan.error });
+          }
+          // The image runs wrong in a way a Dockerfile change fixes (e.g. torchvision for another torch): rebuild.
+          prepared = smokePlan.retry.prepared;
+          await this.update(record, {
+            fixes_applied: [
+              ...record.fixes_applied,
+              ...smokePlan.retry.fixes.map((fix) => ({ ...fix, attempt: attempt + 1 })),
+            ],
+            fixed_dockerfile: prepared.dockerfilePath,
+          });
+          continue;
         }
         await this.update(record, {
           phase: 'diagnosing',
@@ -333,4 +331,18 @@ export class BuildService {
     }
     this.events.emit('event', record.build_id, event, record);
   }
+}
+
+/** The error of a failed smoke test when no diagnosis port is wired. */
+function smokeFailedError(smoke: SmokeResult): BuildError {
+  const failed = smoke.checks.filter((check) => check.status === 'failed');
+  return {
+    kind: 'smoke-test-failed',
+    summary: `The image built but failed smoke checks: ${failed.map((check) => check.name).join(', ')}.`,
+    excerpt: failed
+      .map((check) => `${check.name}: ${check.detail ?? ''}\n${check.output_excerpt}`)
+      .join('\n')
+      .slice(-2000),
+    next_step: 'Read the failed checks; fix the Dockerfile (analyze_dockerfile helps) and build again.',
+  };
 }

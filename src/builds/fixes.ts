@@ -9,6 +9,7 @@ import { planRepin } from '../dockerfile/repin.js';
 import { replaceWithBackup } from '../util/atomic-write.js';
 import { applyTextEdits, type TextEdit } from '../util/text-edits.js';
 import type { AttemptOutcome, BuildRequest, FailurePlan, PreparedSources } from '../build-model/attempt.js';
+import type { SmokeResult } from '../build-model/smoke-schema.js';
 import type { BuildError, FixApplied } from '../build-model/record-schema.js';
 
 type Fix = Omit<FixApplied, 'attempt'>;
@@ -140,6 +141,40 @@ interface PlannedFix {
   fixes: Fix[];
 }
 
+/** Repins torchvision/torchaudio to the release paired with `torch` (from the compat data), where it is pinned. */
+function repinCompanion(
+  request: BuildRequest,
+  prepared: PreparedSources,
+  dockerfileText: string,
+  pkg: string,
+  torch: string,
+  reason: string,
+): PlannedFix | undefined {
+  const companion = pkg === 'torchvision' || pkg === 'torchaudio' ? pkg : undefined;
+  const version = companion ? companionVersionFor(torch, companion) : undefined;
+  if (!version) return undefined;
+  const plan = planRepin(
+    {
+      dockerfilePath: request.dockerfile,
+      dockerfileText,
+      readContextFile: contextReader(request.contextDir, prepared.fixedTexts),
+      buildArgs: request.buildArgs,
+    },
+    pkg,
+    version,
+  );
+  if (!plan.found || Object.keys(plan.new_texts).length === 0) return undefined;
+  return {
+    texts: plan.new_texts,
+    fixes: plan.locations.map((location) => ({
+      what: `${pkg}${location.old_spec} -> ${pkg}${location.new_spec}`,
+      where: `${location.file}:${location.line}`,
+      why: `${reason} torch ${torch} pairs with ${pkg} ${version}.`,
+      source: 'diagnosis' as const,
+    })),
+  };
+}
+
 /** Turns a diagnosis into changed file texts, or undefined when it has no automatic fix that changes anything. */
 async function planFix(
   diagnosis: Diagnosis,
@@ -164,29 +199,9 @@ async function planFix(
   switch (fix.action) {
     case 'repin': {
       const torch = fix.conflictsWith.package === 'torch' ? fix.conflictsWith.requested : undefined;
-      const companion = fix.package === 'torchvision' || fix.package === 'torchaudio' ? fix.package : undefined;
-      const version = torch && companion ? companionVersionFor(torch, companion) : undefined;
-      if (!version) return undefined;
-      const plan = planRepin(
-        {
-          dockerfilePath: request.dockerfile,
-          dockerfileText,
-          readContextFile: contextReader(request.contextDir, prepared.fixedTexts),
-          buildArgs: request.buildArgs,
-        },
-        fix.package,
-        version,
-      );
-      if (!plan.found || Object.keys(plan.new_texts).length === 0) return undefined;
-      return {
-        texts: plan.new_texts,
-        fixes: plan.locations.map((location) => ({
-          what: `${fix.package}${location.old_spec} -> ${fix.package}${location.new_spec}`,
-          where: `${location.file}:${location.line}`,
-          why: `${fix.reason} torch ${torch} pairs with ${fix.package} ${version}.`,
-          source: 'diagnosis' as const,
-        })),
-      };
+      return torch === undefined
+        ? undefined
+        : repinCompanion(request, prepared, dockerfileText, fix.package, torch, fix.reason);
     }
     case 'add-apt-get-update':
       return editOne(fix.edit, 'run apt-get update before apt-get install');
@@ -194,6 +209,8 @@ async function planFix(
       return editOne(fix.edit, 'pip install --break-system-packages (PEP 668 image)');
     case 'fix-dockerfile-syntax':
       return editOne(fix.edit, `${fix.instruction ?? 'instruction'} -> ${fix.suggestedKeyword ?? 'fixed keyword'}`);
+    case 'dockerfile-edit':
+      return editOne(fix.edit, fix.change);
     case 'reduce-build-parallelism':
       return editOne(
         fix.edit,
@@ -252,4 +269,54 @@ export async function writeFixesToContext(
     written.push({ file, backup: path.relative(request.contextDir, backup) });
   }
   return written;
+}
+
+/** The failed smoke checks as one log: what each printed (traceback, docker error) after its detail. */
+function smokeFailureLog(smoke: SmokeResult): string {
+  return smoke.checks
+    .filter((check) => check.status === 'failed')
+    .map((check) => [check.detail ?? '', check.output_excerpt].filter(Boolean).join('\n'))
+    .join('\n');
+}
+
+/**
+ * After an image built but failed its smoke checks: classifies the failure with the same engine as build logs and,
+ * when a safe fix applies (torchvision/torchaudio repinned to the torch in the image, libgl1 libglib2.0-0,
+ * numpy<2), prepares the next attempt.
+ */
+export async function planAfterSmokeFailure(
+  request: BuildRequest,
+  smoke: SmokeResult,
+  prepared: PreparedSources,
+  workDir: string,
+): Promise<FailurePlan> {
+  const failed = smoke.checks.filter((check) => check.status === 'failed');
+  const dockerfileText = await currentText(request, prepared, request.dockerfile);
+  const [primary] = diagnoseBuildLog(smokeFailureLog(smoke), { dockerfileText, dockerfilePath: request.dockerfile });
+  const recognised = primary !== undefined && primary.kind !== 'unknown';
+  const error: BuildError = {
+    kind: recognised ? primary.kind : 'smoke-test-failed',
+    summary: `The image built but failed smoke checks: ${failed.map((check) => check.name).join(', ')}.${
+      recognised ? ` ${primary.summary}` : ''
+    }`,
+    excerpt: failed
+      .map((check) => `${check.name}: ${check.detail ?? ''}\n${check.output_excerpt}`)
+      .join('\n')
+      .slice(-2000),
+    next_step: recognised
+      ? primary.nextStep
+      : 'Read the failed checks; fix the Dockerfile (analyze_dockerfile helps) and build again.',
+  };
+  if (!primary || !recognised) return { error };
+  let planned: PlannedFix | undefined;
+  const companion = primary.fix?.action === 'manual' ? primary.fix.details?.package : undefined;
+  if (primary.kind === 'runtime-torch-companion-mismatch' && companion && smoke.torch_version) {
+    const torch = smoke.torch_version.split('+', 1)[0]!;
+    planned = repinCompanion(request, prepared, dockerfileText, companion, torch, primary.summary);
+  } else {
+    planned = await planFix(primary, request, prepared);
+  }
+  if (!planned) return { error };
+  const fixedTexts = { ...prepared.fixedTexts, ...planned.texts };
+  return { error, retry: { fixes: planned.fixes, prepared: await materialize(request, workDir, fixedTexts) } };
 }

@@ -7,7 +7,7 @@ import { ExecaProcessSpawner } from '../docker/process-spawner.js';
 import { SmokeTester } from '../smoke/smoke-tester.js';
 import type { CommandRunner } from '../util/command-runner.js';
 import { codebuildPorts } from './codebuild-ports.js';
-import { planAfterFailure, prepareSources, writeFixesToContext } from './fixes.js';
+import { planAfterFailure, planAfterSmokeFailure, prepareSources, writeFixesToContext } from './fixes.js';
 import type { TargetSpec } from './job.js';
 
 export interface TargetPortsDeps {
@@ -64,6 +64,8 @@ function localPorts(buildId: string, invocation: DockerInvocation, deps: TargetP
       };
     },
     planAfterFailure: (request, outcome, prepared, workDir) => planAfterFailure(request, outcome, prepared, workDir),
+    planAfterSmokeFailure: (request, smoke, prepared, workDir) =>
+      planAfterSmokeFailure(request, smoke, prepared, workDir),
     smokeTest: (request, imageRef, signal) =>
       smokeTester.run({ image: imageRef, commands: request.smokeCommands }, { signal }),
     writeFixes: (request, prepared) => writeFixesToContext(request, prepared),

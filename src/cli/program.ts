@@ -10,6 +10,7 @@ import { detectEnvironmentInputs, toDetectOptions } from '../inputs/detect-envir
 import { ExpectedFailure, InputError } from '../util/errors.js';
 import { SERVER_NAME, VERSION } from '../version.js';
 import { addBuildCommands } from './build-commands.js';
+import { addDiagnoseCommand } from './diagnose-command.js';
 import { note, printAnalysis, printJson } from './output.js';
 
 /** Exit codes: 0 done, 1 the work found a problem (errors, not ready, build failed), 2 bad usage or input. */
@@ -102,6 +103,7 @@ export function buildProgram(setExitCode: (code: number) => void): Command {
     });
 
   addBuildCommands(program, () => deps().builds(), setExitCode);
+  addDiagnoseCommand(program, setExitCode);
   return program;
 }
 

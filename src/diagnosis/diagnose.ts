@@ -1,6 +1,34 @@
 import { failureScope, type FailureScope } from './failure-scope.js';
-import { baseImageNotFound, copyMissingFile, dockerAccess, dockerfileSyntax } from './rules/docker.js';
-import { noMatchingDistribution, pipExternallyManaged, pipResolutionImpossible } from './rules/pip.js';
+import { aptNvidiaRepoKey, aptTzdataPrompt } from './rules/apt.js';
+import { condaNotFound, condaPackagesNotFound } from './rules/conda.js';
+import {
+  cudaExtBuildIsolation,
+  cudaExtWheelBuildFailed,
+  cudaHomeMissing,
+  cudaVersionMismatch,
+  nvccUnsupportedGpuArch,
+  nvccUnsupportedHostCompiler,
+} from './rules/cuda-ext.js';
+import {
+  baseImageNotFound,
+  buildkitRequired,
+  copyMissingFile,
+  dockerAccess,
+  dockerfileSyntax,
+  platformMismatch,
+} from './rules/docker.js';
+import { noMatchingDistribution, pipExternallyManaged, pipHashMismatch, pipResolutionImpossible } from './rules/pip.js';
+import {
+  runtimeBitsandbytesCuda,
+  runtimeDriverTooOld,
+  runtimeExecFormatError,
+  runtimeLibglMissing,
+  runtimeNoKernelImage,
+  runtimeNumpy2Abi,
+  runtimeNvidiaToolkitMissing,
+  runtimeShmTooSmall,
+  runtimeTorchCompanionMismatch,
+} from './rules/runtime.js';
 import {
   aptFetchFailed,
   aptUnableToLocate,
@@ -11,31 +39,80 @@ import {
 } from './rules/system.js';
 import type { DiagnoseContext, Diagnosis, DiagnosisKind } from './types.js';
 
-/** Root causes first: a syntax error or a missing base image explains everything after it. */
+/**
+ * Root causes first: a syntax error or a missing base image explains everything after it; a specific cause
+ * (no torch in the build environment, no nvcc) before what follows from it (the wheel failed to build).
+ */
 const PRIORITY: DiagnosisKind[] = [
   'dockerfile-syntax',
+  'buildkit-required',
   'base-image-not-found',
+  'platform-mismatch',
   'copy-missing-file',
   'no-space-left',
+  'apt-nvidia-repo-key',
+  'apt-tzdata-prompt',
+  'conda-not-found',
+  'cuda-ext-build-isolation',
+  'cuda-home-missing',
+  'nvcc-unsupported-host-compiler',
+  'nvcc-unsupported-gpu-arch',
+  'cuda-version-mismatch',
   'out-of-memory',
+  'pip-hash-mismatch',
   'pip-externally-managed',
   'pip-resolution-impossible',
   'no-matching-distribution',
+  'conda-packages-not-found',
+  'apt-python-version-unavailable',
   'apt-unable-to-locate',
   'network',
+  'cuda-ext-wheel-build-failed',
+  'runtime-exec-format-error',
+  'runtime-nvidia-toolkit-missing',
+  'runtime-driver-too-old',
+  'runtime-no-kernel-image',
+  'runtime-torch-companion-mismatch',
+  'runtime-numpy2-abi',
+  'runtime-libgl-missing',
+  'runtime-bitsandbytes-cuda',
+  'runtime-shm-too-small',
 ];
 
-const RULES = [
+/** One rule per failure family; each returns the diagnoses it recognises in the scope (usually none). */
+const RULES: ((scope: FailureScope) => Diagnosis[])[] = [
   dockerfileSyntax,
+  buildkitRequired,
   baseImageNotFound,
+  platformMismatch,
   copyMissingFile,
   noSpaceLeft,
+  aptNvidiaRepoKey,
+  aptTzdataPrompt,
+  condaNotFound,
+  cudaExtBuildIsolation,
+  cudaHomeMissing,
+  nvccUnsupportedHostCompiler,
+  nvccUnsupportedGpuArch,
+  cudaVersionMismatch,
   outOfMemory,
+  pipHashMismatch,
   pipExternallyManaged,
   pipResolutionImpossible,
   noMatchingDistribution,
+  condaPackagesNotFound,
   aptUnableToLocate,
   networkFailure,
+  cudaExtWheelBuildFailed,
+  runtimeExecFormatError,
+  runtimeNvidiaToolkitMissing,
+  runtimeDriverTooOld,
+  runtimeNoKernelImage,
+  runtimeTorchCompanionMismatch,
+  runtimeNumpy2Abi,
+  runtimeLibglMissing,
+  runtimeBitsandbytesCuda,
+  runtimeShmTooSmall,
 ];
 
 /** Lines the builder itself adds around a failing step: they say that it failed, not why. */
@@ -88,6 +165,10 @@ export function diagnoseBuildLog(log: string, context: DiagnoseContext = {}): Di
   const has = (kind: DiagnosisKind) => found.some((diagnosis) => diagnosis.kind === kind);
   let networkFirst = false;
   if (has('base-image-not-found')) found = found.filter((diagnosis) => diagnosis.kind !== 'network');
+  // The wheel failure is the consequence when a more specific cause was found.
+  if (found.some((diagnosis) => diagnosis.kind !== 'cuda-ext-wheel-build-failed'))
+    found = found.filter((diagnosis) => diagnosis.kind !== 'cuda-ext-wheel-build-failed');
+  if (has('apt-nvidia-repo-key')) found = found.filter((diagnosis) => diagnosis.kind !== 'apt-unable-to-locate');
   if (has('network')) {
     const before = found.length;
     found = found.filter((diagnosis) => {

@@ -1,5 +1,7 @@
 import { detectBuilderKind, summarizeBuildLog } from '../docker/output/output-parser.js';
 import { stripAnsi } from '../docker/output/parser-common.js';
+import { lineOfInstructionText } from './dockerfile-edits.js';
+import { normalizeLog, type LogForm } from './normalize.js';
 import type { DiagnoseContext } from './types.js';
 
 /** The part of a build log that explains its failure, cleaned for matching. */
@@ -21,6 +23,8 @@ export interface FailureScope {
   dockerfileLine?: number;
   dockerfileText?: string;
   dockerfilePath: string;
+  /** The forms the log came in (CI prefixes, compose, rawjson, builder format). */
+  forms: LogForm[];
 }
 
 const VERTEX_PREFIX = /^#(\d+) (?:\d+\.\d+ ?)?/;
@@ -31,6 +35,7 @@ function clean(line: string): string {
 
 function buildKitScope(lines: string[]): { lines: string[]; metadataImage?: string } {
   const errorLine = lines.find((line) => /^#\d+ ERROR\b/.test(line));
+  // A pasted fragment may lack the `#N ERROR` line: then every vertex's output may explain the failure.
   const failedVertex = errorLine === undefined ? undefined : VERTEX_PREFIX.exec(errorLine)?.[1];
   const scoped: string[] = [];
   let metadataImage: string | undefined;
@@ -40,7 +45,7 @@ function buildKitScope(lines: string[]): { lines: string[]; metadataImage?: stri
       scoped.push(line.replace(/^\d+\.\d+ /, '')); // BuildKit >= 0.9 repeats the step's last output with timestamps
       continue;
     }
-    if (vertex !== failedVertex || /^#\d+ sha256:/.test(line)) continue;
+    if ((failedVertex !== undefined && vertex !== failedVertex) || /^#\d+ sha256:/.test(line)) continue;
     const header = /^#\d+ \[[^\]]*\] (.*)$/.exec(line)?.[1];
     if (header !== undefined) metadataImage ??= /^load metadata for (\S+)/.exec(header)?.[1];
     scoped.push(line.replace(VERTEX_PREFIX, ''));
@@ -56,8 +61,43 @@ function legacyScope(lines: string[]): string[] {
   return lastStep >= 0 ? lines.slice(lastStep) : lines;
 }
 
+/** BuildKit's error summary: ` > [stage 3/5] RUN pip install ...:` names the failing instruction. */
+const SUMMARY_HEADER = /^ > \[[^\]]*\] (.+):$/;
+/** `Dockerfile:12` (or `path/Dockerfile.gpu:12`) above the `>>>`-marked source lines. */
+const SUMMARY_SOURCE = /^(?:\S*\/)?Dockerfile(?:\.\S+)?:(\d+)$/;
+/** The command as builders quote it in their failure message. */
+const QUOTED_COMMAND = [
+  /process "\/bin\/(?:ba)?sh -c (.+)" did not complete successfully/,
+  /executor failed running \[\/bin\/(?:ba)?sh -c (.+)\]: /,
+  /The command '\/bin\/(?:ba)?sh -c (.+)' returned a non-zero code/,
+];
+/** BuildKit prefixes a step's output with seconds since it started (`3.183 ERROR: ...`). */
+const TIMESTAMP = /^\d+\.\d+ /;
+
+/** What the error summary (or a fragment of it) says about the failing step. */
+function summaryFacts(lines: readonly string[]): { instruction?: string; line?: number } {
+  let instruction: string | undefined;
+  let line: number | undefined;
+  for (const [index, text] of lines.entries()) {
+    instruction ??= SUMMARY_HEADER.exec(text)?.[1];
+    const source = SUMMARY_SOURCE.exec(text.trim());
+    if (source && line === undefined && /^-{5,}$/.test(lines[index + 1]?.trim() ?? '')) line = Number(source[1]);
+  }
+  if (instruction === undefined) {
+    for (const text of lines) {
+      for (const pattern of QUOTED_COMMAND) {
+        const command = pattern.exec(text)?.[1];
+        if (command !== undefined) instruction ??= `RUN ${command}`;
+      }
+    }
+  }
+  return { ...(instruction === undefined ? {} : { instruction }), ...(line === undefined ? {} : { line }) };
+}
+
 /** Finds the failing step and cuts the log down to what explains it. */
-export function failureScope(log: string, context: DiagnoseContext): FailureScope {
+export function failureScope(rawLog: string, context: DiagnoseContext): FailureScope {
+  const normalized = normalizeLog(rawLog);
+  const log = normalized.text;
   const allLines = log.split('\n').map(clean);
   const builder = context.builder ?? detectBuilderKind(log);
   const summary = summarizeBuildLog(log, {
@@ -68,22 +108,30 @@ export function failureScope(log: string, context: DiagnoseContext): FailureScop
   let metadataImage: string | undefined;
   if (builder === 'buildkit') ({ lines, metadataImage } = buildKitScope(allLines));
   else if (builder === 'legacy') lines = legacyScope(allLines);
-  else lines = allLines.slice(-200);
+  else lines = allLines.slice(-200).map((line) => line.replace(TIMESTAMP, ''));
 
   const failed = summary?.failedStep;
-  const dockerfileLine = context.failedDockerfileLine ?? failed?.dockerfileLine ?? summary?.errorDockerfileLine;
+  const facts = summaryFacts(allLines);
+  const failedInstruction = failed?.instruction || facts.instruction;
+  const byText =
+    context.dockerfileText !== undefined && failedInstruction !== undefined
+      ? lineOfInstructionText(context.dockerfileText, failedInstruction)
+      : undefined;
+  const dockerfileLine =
+    context.failedDockerfileLine ?? failed?.dockerfileLine ?? summary?.errorDockerfileLine ?? facts.line ?? byText;
   return {
     ...(builder === undefined ? {} : { builder }),
     succeeded: summary?.imageId !== undefined && summary.failedStep === undefined,
     lines: lines.filter((line) => line.trim() !== ''),
     allLines,
-    ...(failed ? { failedInstruction: failed.instruction } : {}),
+    ...(failedInstruction ? { failedInstruction } : {}),
     ...(metadataImage === undefined ? {} : { metadataImage }),
     ...(failed?.exitCode === undefined ? {} : { exitCode: failed.exitCode }),
     ...(summary?.errorMessage === undefined ? {} : { errorMessage: summary.errorMessage }),
     ...(dockerfileLine === undefined ? {} : { dockerfileLine }),
     ...(context.dockerfileText === undefined ? {} : { dockerfileText: context.dockerfileText }),
     dockerfilePath: context.dockerfilePath ?? 'Dockerfile',
+    forms: normalized.forms,
   };
 }
 

@@ -14,6 +14,34 @@ export type DiagnosisKind =
   | 'docker-permission-denied'
   | 'docker-daemon-unavailable'
   | 'buildkit-unavailable'
+  // CUDA extension builds (flash-attn, apex, xformers, deepspeed, bitsandbytes, ...)
+  | 'cuda-ext-build-isolation'
+  | 'cuda-home-missing'
+  | 'nvcc-unsupported-gpu-arch'
+  | 'nvcc-unsupported-host-compiler'
+  | 'cuda-version-mismatch'
+  | 'cuda-ext-wheel-build-failed'
+  // pip / conda
+  | 'pip-hash-mismatch'
+  | 'conda-packages-not-found'
+  | 'conda-not-found'
+  // apt
+  | 'apt-nvidia-repo-key'
+  | 'apt-tzdata-prompt'
+  | 'apt-python-version-unavailable'
+  // base image / Docker
+  | 'platform-mismatch'
+  | 'buildkit-required'
+  // runtime (smoke test or container output)
+  | 'runtime-torch-companion-mismatch'
+  | 'runtime-no-kernel-image'
+  | 'runtime-driver-too-old'
+  | 'runtime-nvidia-toolkit-missing'
+  | 'runtime-shm-too-small'
+  | 'runtime-libgl-missing'
+  | 'runtime-numpy2-abi'
+  | 'runtime-bitsandbytes-cuda'
+  | 'runtime-exec-format-error'
   | 'unknown';
 
 /** A requirement another package's pin collides with. */
@@ -103,7 +131,24 @@ export type FixAction =
       suggestion: 'use-sudo' | 'join-docker-group' | 'configure-passwordless-sudo';
     }
   | { action: 'start-docker-daemon' }
-  | { action: 'use-builder'; builder: 'legacy' };
+  | { action: 'use-builder'; builder: 'legacy' | 'buildkit' }
+  | {
+      /** A Dockerfile change the build loop can apply as it stands (`edit`), described in `change`. */
+      action: 'dockerfile-edit';
+      change: string;
+      edit?: TextEdit;
+    }
+  | {
+      /** `docker run` options the container needs (e.g. `--shm-size=8g`, `--gpus all`). */
+      action: 'run-options';
+      options: string[];
+    }
+  | {
+      /** A change that needs a human decision (or a host change); `details` names the specifics. */
+      action: 'manual';
+      change: string;
+      details?: Record<string, string>;
+    };
 
 export interface Diagnosis {
   kind: DiagnosisKind;

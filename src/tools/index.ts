@@ -3,6 +3,7 @@ import { analyzeDockerfileTool } from './analyze-dockerfile.js';
 import { buildImageTool } from './build-image.js';
 import { cancelBuildTool } from './cancel-build.js';
 import { detectEnvironmentTool } from './detect-environment.js';
+import { diagnoseBuildLogTool } from './diagnose-build-log.js';
 import { getBuildStatusTool } from './get-build-status.js';
 import { listBuildsTool } from './list-builds.js';
 import { smokeTestTool } from './smoke-test.js';
@@ -22,5 +23,6 @@ export function createTools(deps: ServerDeps): AnyToolDefinition[] {
     listBuildsTool(deps.builds),
     cancelBuildTool(deps.builds),
     smokeTestTool(deps.builds),
+    diagnoseBuildLogTool(),
   ];
 }

@@ -20,6 +20,10 @@ async function sampleCalls(): Promise<{ name: string; args: (buildId: string) =>
     { name: 'list_builds', args: () => ({ limit: 3 }) },
     { name: 'cancel_build', args: (buildId) => ({ build_id: buildId }) },
     { name: 'smoke_test', args: () => ({ image: TEST_BASE_IMAGE, pytorch: 'off', commands: ['true'] }) },
+    {
+      name: 'diagnose_build_log',
+      args: () => ({ log: 'The user requested torch==1.13.0\ntorchvision 0.15.2 depends on torch==2.0.1\n' }),
+    },
   ];
 }
 
@@ -47,7 +51,7 @@ describe('tools/list', () => {
       }
     }
     const readOnly = tools.filter((tool) => tool.annotations?.readOnlyHint).map((tool) => tool.name);
-    expect(readOnly.sort()).toEqual(['detect_environment', 'get_build_status', 'list_builds']);
+    expect(readOnly.sort()).toEqual(['detect_environment', 'diagnose_build_log', 'get_build_status', 'list_builds']);
   });
 });
 

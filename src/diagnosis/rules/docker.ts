@@ -37,6 +37,9 @@ function findImageFailure(lines: readonly string[], scope: FailureScope): ImageF
           : 'registry-unreachable';
       return { image: match[1]!, reason, index };
     }
+    match = /failed to solve: (\S+?): (?:\S+: )?not found\s*$/.exec(line);
+    if (match && /[:/]/.test(match[1]!) && !/^(?:process|executor|failed)/.test(match[1]!))
+      return { image: match[1]!, reason: 'not-found', index };
     if (
       /pull access denied|insufficient_scope: authorization failed|unauthorized: authentication required/.test(line)
     ) {
@@ -97,6 +100,12 @@ export function baseImageNotFound(scope: FailureScope): Diagnosis[] {
   } else if (failure.reason === 'access-denied') {
     summary = `Docker was refused access to base image ${image}: the repository does not exist or needs \`docker login\`.`;
     nextStep = `Check the image name for typos; if it is private, run \`docker login\` for its registry; then rebuild.`;
+  } else if (
+    /^(?:docker\.io\/)?nvidia\/cuda(?::(?:latest|\d+\.\d+-)|$)/.test(image) ||
+    /nvidia\/cuda:(?:latest|\d+\.\d+-)/.test(image)
+  ) {
+    summary = `Base image ${image} is gone: NVIDIA removed nvidia/cuda tags without a patch version (and the latest tag), and deletes end-of-life CUDA tags.`;
+    nextStep = `Use a full tag such as nvidia/cuda:<major.minor.patch>-<flavour>-<os> (e.g. 11.0-base -> 11.0.3-base-ubuntu20.04) that is still listed as supported, and rebuild.`;
   } else {
     summary = `Base image ${image} does not exist in its registry (no such repository or tag).`;
     nextStep = `Replace it with a published tag (for pytorch/pytorch and nvidia/cuda, pick one from the compatibility data) and rebuild.`;
@@ -288,6 +297,60 @@ export function dockerAccess(scope: FailureScope): Diagnosis[] {
         fix: { action: 'use-builder', builder: 'legacy' },
         nextStep:
           'Rebuild with the legacy builder (DOCKER_BUILDKIT=0), or install the docker-buildx plugin to keep BuildKit.',
+      },
+    ];
+  }
+  return [];
+}
+
+/** `RUN --mount` (and other BuildKit-only syntax) under the legacy builder. */
+export function buildkitRequired(scope: FailureScope): Diagnosis[] {
+  const index = findLine(
+    scope.allLines,
+    /the --(mount|chmod|link|network|security|parents|exclude) option requires BuildKit/,
+  );
+  if (index < 0) return [];
+  const option = /the --(\S+) option/.exec(scope.allLines[index]!)![1]!;
+  return [
+    {
+      kind: 'buildkit-required',
+      summary: `The Dockerfile uses \`--${option}\`, which only BuildKit understands, but the build ran on the legacy builder.`,
+      ...lineOf(scope.dockerfileLine),
+      excerpt: excerpt(scope.allLines, index),
+      fixable: false,
+      fix: { action: 'use-builder', builder: 'buildkit' },
+      nextStep:
+        'Build with BuildKit (DOCKER_BUILDKIT=1, or install the docker-buildx plugin; Docker 23+ uses it by default), or rewrite the instruction without the option, then rebuild.',
+    },
+  ];
+}
+
+/** The image or a pulled base is for another CPU architecture than the host (or than --platform asked). */
+export function platformMismatch(scope: FailureScope): Diagnosis[] {
+  const lines = scope.allLines;
+  for (let index = 0; index < lines.length; index++) {
+    const line = lines[index]!;
+    const requested =
+      /requested image's platform \(([^)]+)\) does not match the detected host platform \(([^)]+)\)/.exec(line);
+    const noMatch = /no match for platform in manifest|no matching manifest for (\S+) in the manifest list/.exec(line);
+    if (!requested && !noMatch) continue;
+    const summary = requested
+      ? `The image is built for ${requested[1]} but this host is ${requested[2]}: it will run only under emulation, if at all.`
+      : `The base image publishes no variant for ${noMatch![1] ?? 'the requested platform'}.`;
+    return [
+      {
+        kind: 'platform-mismatch',
+        summary,
+        ...lineOf(scope.dockerfileLine),
+        excerpt: excerpt(lines, index),
+        fixable: false,
+        fix: {
+          action: 'manual',
+          change: 'build for the platform the image will run on',
+          details: requested ? { image: requested[1]!, host: requested[2]! } : {},
+        },
+        nextStep:
+          'Build with --platform set to where the image will run (linux/amd64 for most GPU hosts), on a machine of that architecture or with QEMU/buildx emulation; for arm64 pick a base image that publishes arm64. Then rebuild.',
       },
     ];
   }

@@ -50,12 +50,17 @@ export function pipResolutionImpossible(scope: FailureScope): Diagnosis[] {
     /ERROR: Cannot install .+ because these package versions have conflicting dependencies/,
   );
   const impossible = findLine(lines, /ResolutionImpossible/);
-  if (start < 0 && impossible < 0) return [];
-  const causedBy = findLine(lines, /^\s*The conflict is caused by:\s*$/);
+  const fragment = findLine(lines, /^\s*The user requested /) >= 0 && findLine(lines, /^\s*\S+ \S+ depends on \S/) >= 0;
+  if (start < 0 && impossible < 0 && !fragment) return [];
+  // A pasted fragment may keep only the `The user requested` / `depends on` lines.
+  const headed = findLine(lines, /^\s*The conflict is caused by:\s*$/);
+  const firstCause = findLine(lines, /^\s*(?:The user requested |\S+ \S+ depends on )/);
+  const causedBy = headed >= 0 ? headed : firstCause;
   const requested: { requirement: Requirement; source: 'user' | 'constraint' }[] = [];
   const dependsOn: DependsOn[] = [];
   let end = causedBy;
-  for (let index = causedBy + 1; causedBy >= 0 && index < lines.length; index++) {
+  const causesFrom = headed >= 0 ? headed + 1 : firstCause;
+  for (let index = causesFrom; causesFrom >= 0 && index < lines.length; index++) {
     const line = lines[index]!;
     const user = /^\s*The user requested (\(constraint\) )?(.+?)\s*$/.exec(line);
     const depends = /^\s*(\S+) (\S+) depends on (.+?)\s*$/.exec(line);
@@ -69,7 +74,7 @@ export function pipResolutionImpossible(scope: FailureScope): Diagnosis[] {
     } else break;
     end = index;
   }
-  const anchors = [start, impossible, causedBy, end].filter((index) => index >= 0);
+  const anchors = [start, impossible, Math.max(causedBy, firstCause), end].filter((index) => index >= 0);
   const shown = excerpt(lines, Math.min(...anchors), Math.max(...anchors));
   const base = { kind: 'pip-resolution-impossible' as const, excerpt: shown, ...lineOf(scope) };
 
@@ -233,6 +238,34 @@ export function pipExternallyManaged(scope: FailureScope): Diagnosis[] {
       fix: { action: 'allow-pip-system-install', ...(edit ? { edit } : {}) },
       nextStep:
         'In a container it is safe to add `--break-system-packages` to the pip command (or set ENV PIP_BREAK_SYSTEM_PACKAGES=1); alternatively create a venv and put it first on PATH. Then rebuild.',
+    },
+  ];
+}
+
+/** pip's downloaded file does not hash to what the index promised: almost always a truncated download. */
+export function pipHashMismatch(scope: FailureScope): Diagnosis[] {
+  const { lines } = scope;
+  const index = findLine(lines, /THESE PACKAGES DO NOT MATCH THE HASHES FROM THE REQUIREMENTS FILE/);
+  if (index < 0) return [];
+  const what = lines
+    .slice(index + 1, index + 4)
+    .map((line) => /^\s*(\S+?)(?:[=<>~!]=?\S*)? from (\S+)/.exec(line))
+    .find((match) => match !== null);
+  const name = what?.[1] ?? 'a package';
+  const file = what?.[2]?.split('/').pop()?.split('#')[0];
+  const progress = lines
+    .slice(Math.max(0, index - 3), index)
+    .some((line) => /\d+(?:\.\d+)?\/\d+(?:\.\d+)? [MG]B/.test(line));
+  return [
+    {
+      kind: 'pip-hash-mismatch',
+      summary: `The download of ${name}${file ? ` (${decodeURIComponent(file)})` : ''} did not match its published sha256${progress ? ', and the progress bar stopped part-way: the download was cut short' : ''}.`,
+      ...lineOf(scope),
+      excerpt: excerpt(lines, index, index + 3),
+      fixable: false,
+      fix: { action: 'retry', hosts: [] },
+      nextStep:
+        'Retry the build: this is a truncated or corrupted download, not a wrong pin (do not change versions or hashes). Add --no-cache-dir so a broken cached file is not reused, and raise pip --timeout / use a closer mirror if it recurs.',
     },
   ];
 }

@@ -45,6 +45,21 @@ export function aptUnableToLocate(scope: FailureScope): Diagnosis[] {
   const instruction = failingInstructionText(scope);
   const updated = instruction !== undefined && updatesBeforeInstall(instruction);
   const names = packages.join(', ');
+  const pythons = packages.filter((name) => /^(?:lib)?python3\.\d+(?:-\w+)?$/.test(name));
+  if (pythons.length > 0 && (updated || instruction === undefined)) {
+    const version = /python(3\.\d+)/.exec(pythons[0]!)![1]!;
+    return [
+      {
+        kind: 'apt-python-version-unavailable',
+        summary: `Python ${version} (${pythons.join(', ')}) is not packaged for the base image's distribution release.`,
+        ...lineOf(scope),
+        excerpt: excerpt(lines, first, last),
+        fixable: false,
+        fix: { action: 'check-apt-packages', packages: pythons },
+        nextStep: `Use the release's own python3 (check its version), add the deadsnakes PPA on Ubuntu (software-properties-common, add-apt-repository ppa:deadsnakes/ppa) for python${version}, or start from python:${version}-slim / a base image that ships Python ${version}; then rebuild.`,
+      },
+    ];
+  }
   if (updated || instruction === undefined) {
     return [
       {
@@ -86,7 +101,7 @@ export function aptUnableToLocate(scope: FailureScope): Diagnosis[] {
 }
 
 const KILLED =
-  /^(?:Killed|.*\bKilled signal terminated program\b.*|.*\bsignal: killed\b.*|MemoryError.*|.*Cannot allocate memory.*|.*std::bad_alloc.*)$/;
+  /^(?:Killed|.*died due to signal 9.*|.*\bcc1plus: out of memory\b.*|.*\bKilled signal terminated program\b.*|.*\bsignal: killed\b.*|MemoryError.*|.*Cannot allocate memory.*|.*std::bad_alloc.*)$/;
 const COMPILING =
   /\b(?:cc1plus|nvcc|ninja|g\+\+|c\+\+|gcc|cmake|Building wheel for|bdist_wheel|setup\.py (?:build|install)|MAX_JOBS)\b/;
 
