@@ -81,7 +81,21 @@ export function buildPipInstall(
   if (envFindLinks)
     for (const part of splitSpaces(envFindLinks)) install.findLinks.push(indexRef(part, b.sources, null));
 
-  // requirement and constraint files
+  readRequirementFiles(b, run, event, install, options, position);
+  install.cache = pipCache(b, run, event, tool, options, cleanedLater);
+  return install;
+}
+
+/** Reads the requirement and constraint files (-r / -c, nested) an install names into its requests and indexes. */
+function readRequirementFiles(
+  b: ModelBuilder,
+  run: RunContext,
+  event: CommandEvent,
+  install: InstallCommand,
+  options: ParsedOption[],
+  position: Position,
+): void {
+  const current = run.stage;
   const seen = new Set<string>();
   const readRequirementFile = (imagePath: string | null, from: Position, constraint: boolean, depth: number) => {
     if (!imagePath || depth > 5 || seen.has(imagePath)) return;
@@ -141,8 +155,19 @@ export function buildPipInstall(
       );
     }
   }
+}
 
-  // cache
+/** Whether the install keeps its cache in the layer, and if not, why. */
+function pipCache(
+  b: ModelBuilder,
+  run: RunContext,
+  event: CommandEvent,
+  tool: 'pip' | 'uv',
+  options: ParsedOption[],
+  cleanedLater: boolean,
+): InstallCommand['cache'] {
+  const has = (...names: string[]) => options.some((option) => names.includes(option.name));
+  const envValue = (name: string) => event.env.get(name);
   const cacheDirOption = optionValues(options, 'cache-dir')[0]?.text ?? null;
   const cacheEnv = tool === 'pip' ? envValue('PIP_CACHE_DIR') : envValue('UV_CACHE_DIR');
   const cacheDir = cacheDirOption ?? (cacheEnv ? cacheEnv.text : null);
@@ -150,15 +175,14 @@ export function buildPipInstall(
   const mounted = run.cacheMounts.some((target) =>
     cacheDir ? target.replace(/\/$/, '') === cacheDir.replace(/\/$/, '') : defaultCache.test(target),
   );
-  if (has('no-cache-dir', 'no-cache')) install.cache = { disabled: true, reason: 'flag' };
+  if (has('no-cache-dir', 'no-cache')) return { disabled: true, reason: 'flag' };
   else if (tool === 'pip' && envValue('PIP_NO_CACHE_DIR') !== undefined)
-    install.cache = { disabled: true, reason: 'PIP_NO_CACHE_DIR' };
-  else if (tool === 'uv' && envValue('UV_NO_CACHE') !== undefined)
-    install.cache = { disabled: true, reason: 'UV_NO_CACHE' };
-  else if (tool === 'pip' && b.noCacheConfigured) install.cache = { disabled: true, reason: 'pip config no-cache-dir' };
-  else if (mounted) install.cache = { disabled: true, reason: 'BuildKit cache mount' };
-  else if (cleanedLater) install.cache = { disabled: true, reason: 'cache removed later in the same RUN' };
-  return install;
+    return { disabled: true, reason: 'PIP_NO_CACHE_DIR' };
+  else if (tool === 'uv' && envValue('UV_NO_CACHE') !== undefined) return { disabled: true, reason: 'UV_NO_CACHE' };
+  else if (tool === 'pip' && b.noCacheConfigured) return { disabled: true, reason: 'pip config no-cache-dir' };
+  else if (mounted) return { disabled: true, reason: 'BuildKit cache mount' };
+  else if (cleanedLater) return { disabled: true, reason: 'cache removed later in the same RUN' };
+  return { disabled: false, reason: null };
 }
 
 export function buildCondaInstall(
