@@ -503,89 +503,9 @@ class Parser {
   parseCommand(terminators: ReadonlySet<string>): Node | null {
     const reserved = this.reservedAt();
     if (reserved && terminators.has(reserved)) return null;
-    if (reserved === 'if') {
-      this.index++;
-      const branches: Array<{ cond: Node[]; body: Node[] }> = [];
-      let otherwise: Node[] | null = null;
-      let cond = this.parseList(new Set(['then']));
-      this.expectWord('then');
-      let body = this.parseList(new Set(['elif', 'else', 'fi']));
-      branches.push({ cond, body });
-      for (;;) {
-        const next = this.reservedAt();
-        if (next === 'elif') {
-          this.index++;
-          cond = this.parseList(new Set(['then']));
-          this.expectWord('then');
-          body = this.parseList(new Set(['elif', 'else', 'fi']));
-          branches.push({ cond, body });
-          continue;
-        }
-        if (next === 'else') {
-          this.index++;
-          otherwise = this.parseList(new Set(['fi']));
-        }
-        break;
-      }
-      this.expectWord('fi');
-      return { k: 'if', branches, otherwise };
-    }
-    if (reserved === 'case') {
-      this.index++;
-      const subject = this.peek();
-      let word: Word | null = null;
-      if (subject && subject.k === 'w') {
-        word = subject.w;
-        this.index++;
-      }
-      this.expectWord('in');
-      const arms: Array<{ patterns: Word[]; body: Node[] }> = [];
-      let guard = 0;
-      while (this.index < this.tokens.length && guard++ < 10000) {
-        this.skipNewlines();
-        if (this.reservedAt() === 'esac') {
-          this.index++;
-          break;
-        }
-        const patterns: Word[] = [];
-        if (this.peek()?.k === 'op' && (this.peek() as { op: string }).op === '(') this.index++;
-        while (this.index < this.tokens.length) {
-          const token = this.peek()!;
-          if (token.k === 'w') {
-            patterns.push(token.w);
-            this.index++;
-          } else if (token.k === 'op' && token.op === '|') this.index++;
-          else break;
-        }
-        if (this.peek()?.k === 'op' && (this.peek() as { op: string }).op === ')') this.index++;
-        const body = this.parseList(new Set([';;', ';&', ';;&', 'esac']));
-        const end = this.peek();
-        if (end && end.k === 'op' && (end.op === ';;' || end.op === ';&' || end.op === ';;&')) this.index++;
-        arms.push({ patterns, body });
-        if (patterns.length === 0 && body.length === 0 && this.reservedAt() !== 'esac') this.index++;
-      }
-      return { k: 'case', word, arms };
-    }
-    if (reserved === 'for' || reserved === 'while' || reserved === 'until') {
-      this.index++;
-      if (reserved === 'for') {
-        // for NAME [in words]; do
-        while (this.index < this.tokens.length && this.reservedAt() !== 'do') {
-          const token = this.peek()!;
-          if (token.k === 'nl' || (token.k === 'op' && token.op === ';')) {
-            this.index++;
-            continue;
-          }
-          this.index++;
-        }
-      } else {
-        this.parseList(new Set(['do']));
-      }
-      this.expectWord('do');
-      const body = this.parseList(new Set(['done']));
-      this.expectWord('done');
-      return { k: 'loop', body };
-    }
+    if (reserved === 'if') return this.parseIf();
+    if (reserved === 'case') return this.parseCase();
+    if (reserved === 'for' || reserved === 'while' || reserved === 'until') return this.parseLoop(reserved);
     if (reserved === '{') {
       this.index++;
       const body = this.parseList(new Set(['}']));
@@ -600,7 +520,97 @@ class Parser {
       if (this.peek()?.k === 'op' && (this.peek() as { op: string }).op === ')') this.index++;
       return { k: 'group', body };
     }
-    // simple command
+    return this.parseSimple(token, terminators);
+  }
+
+  parseIf(): Node {
+    this.index++;
+    const branches: Array<{ cond: Node[]; body: Node[] }> = [];
+    let otherwise: Node[] | null = null;
+    let cond = this.parseList(new Set(['then']));
+    this.expectWord('then');
+    let body = this.parseList(new Set(['elif', 'else', 'fi']));
+    branches.push({ cond, body });
+    for (;;) {
+      const next = this.reservedAt();
+      if (next === 'elif') {
+        this.index++;
+        cond = this.parseList(new Set(['then']));
+        this.expectWord('then');
+        body = this.parseList(new Set(['elif', 'else', 'fi']));
+        branches.push({ cond, body });
+        continue;
+      }
+      if (next === 'else') {
+        this.index++;
+        otherwise = this.parseList(new Set(['fi']));
+      }
+      break;
+    }
+    this.expectWord('fi');
+    return { k: 'if', branches, otherwise };
+  }
+
+  parseCase(): Node {
+    this.index++;
+    const subject = this.peek();
+    let word: Word | null = null;
+    if (subject && subject.k === 'w') {
+      word = subject.w;
+      this.index++;
+    }
+    this.expectWord('in');
+    const arms: Array<{ patterns: Word[]; body: Node[] }> = [];
+    let guard = 0;
+    while (this.index < this.tokens.length && guard++ < 10000) {
+      this.skipNewlines();
+      if (this.reservedAt() === 'esac') {
+        this.index++;
+        break;
+      }
+      const patterns: Word[] = [];
+      if (this.peek()?.k === 'op' && (this.peek() as { op: string }).op === '(') this.index++;
+      while (this.index < this.tokens.length) {
+        const token = this.peek()!;
+        if (token.k === 'w') {
+          patterns.push(token.w);
+          this.index++;
+        } else if (token.k === 'op' && token.op === '|') this.index++;
+        else break;
+      }
+      if (this.peek()?.k === 'op' && (this.peek() as { op: string }).op === ')') this.index++;
+      const body = this.parseList(new Set([';;', ';&', ';;&', 'esac']));
+      const end = this.peek();
+      if (end && end.k === 'op' && (end.op === ';;' || end.op === ';&' || end.op === ';;&')) this.index++;
+      arms.push({ patterns, body });
+      if (patterns.length === 0 && body.length === 0 && this.reservedAt() !== 'esac') this.index++;
+    }
+    return { k: 'case', word, arms };
+  }
+
+  parseLoop(reserved: string): Node {
+    this.index++;
+    if (reserved === 'for') {
+      // for NAME [in words]; do
+      while (this.index < this.tokens.length && this.reservedAt() !== 'do') {
+        const token = this.peek()!;
+        if (token.k === 'nl' || (token.k === 'op' && token.op === ';')) {
+          this.index++;
+          continue;
+        }
+        this.index++;
+      }
+    } else {
+      this.parseList(new Set(['do']));
+    }
+    this.expectWord('do');
+    const body = this.parseList(new Set(['done']));
+    this.expectWord('done');
+    return { k: 'loop', body };
+  }
+
+  /** A simple command (words and redirections), or a function definition (its body is not run). */
+  parseSimple(token: Token, terminators: ReadonlySet<string>): Node | null {
     const words: Word[] = [];
     const redirects: Array<{ op: string; target: Word | null }> = [];
     const pos = token.k === 'w' ? token.w.start : token.pos;
