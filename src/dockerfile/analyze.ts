@@ -5,7 +5,7 @@ import { replaceWithBackup } from '../util/atomic-write.js';
 import { InputError } from '../util/errors.js';
 import { applyTextEdits, unifiedDiff, type TextEdit } from '../util/text-edits.js';
 import { buildModel, type Model, type Stage } from './model.js';
-import { runRules, type Edit, type RawFinding, type StageState } from './rules.js';
+import { runRules, type Edit, type RawFinding, type StageState } from './rules/index.js';
 import type { AnalysisResult, Finding, PackageInfo, Stack } from './schema.js';
 import { SourceSet, UNRESOLVED } from './text.js';
 

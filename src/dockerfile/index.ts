@@ -5,7 +5,7 @@
 export { analyzeDockerfile, analyzeSources, type AnalyzeOptions, type AnalyzeSourcesOptions } from './analyze.js';
 export { planRepin, type RepinLocation, type RepinPlan } from './repin.js';
 export { buildModel, type Model, type ModelInput } from './model.js';
-export { CATEGORIES, type Category, type Severity } from './rules.js';
+export { CATEGORIES, type Category, type Severity } from './rules/index.js';
 export {
   analysisResultSchema,
   findingSchema,

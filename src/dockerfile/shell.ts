@@ -71,100 +71,105 @@ class Builder {
   }
 }
 
-/** Splits a script into words and operators. */
-export function lex(script: MStr): Token[] {
-  const s = script.text;
-  const tokens: Token[] = [];
-  let index = 0;
-  const pendingHeredocs: Array<{ delimiter: string; strip: boolean }> = [];
-  let heredocOperator: string | null = null;
+/** One pass of the lexer over a script: the position and pending here-documents, one method per kind of text. */
+class Lexer {
+  private readonly s: string;
+  private readonly tokens: Token[] = [];
+  private index = 0;
+  private readonly pendingHeredocs: Array<{ delimiter: string; strip: boolean }> = [];
+  private heredocOperator: string | null = null;
 
-  const readWord = (stopAtRightBrace = false): Word => {
-    const start = index;
+  constructor(private readonly script: MStr) {
+    this.s = script.text;
+  }
+
+  readWord(stopAtRightBrace = false): Word {
+    const start = this.index;
     const parts: WordPart[] = [];
     const literal = new Builder();
     const flush = (q: Quote) => {
       if (literal.length > 0) parts.push({ t: 'lit', v: literal.take(), q });
     };
-    while (index < s.length) {
-      const char = s[index]!;
+    while (this.index < this.s.length) {
+      const char = this.s[this.index]!;
       if (char === ' ' || char === '\t' || char === '\n' || char === '\r') break;
       if (stopAtRightBrace && char === '}') break;
       if (';&|()<>'.includes(char)) break;
       if (char === '\\') {
-        const next = s[index + 1];
+        const next = this.s[this.index + 1];
         if (next === '\n') {
-          index += 2;
+          this.index += 2;
           continue;
         }
-        if (next !== undefined) literal.push(next, script.src[index + 1] ?? NO_SOURCE);
-        index += 2;
+        if (next !== undefined) literal.push(next, this.script.src[this.index + 1] ?? NO_SOURCE);
+        this.index += 2;
         continue;
       }
       if (char === "'") {
         flush(0);
-        const close = s.indexOf("'", index + 1);
-        const end = close === -1 ? s.length : close;
-        parts.push({ t: 'lit', v: mstr.slice(script, index + 1, end), q: 1 });
-        index = end + 1;
+        const close = this.s.indexOf("'", this.index + 1);
+        const end = close === -1 ? this.s.length : close;
+        parts.push({ t: 'lit', v: mstr.slice(this.script, this.index + 1, end), q: 1 });
+        this.index = end + 1;
         continue;
       }
       if (char === '"') {
         flush(0);
-        index++;
-        readDoubleQuoted(parts);
+        this.index++;
+        this.readDoubleQuoted(parts);
         continue;
       }
       if (char === '$' || char === '`') {
         flush(0);
-        readDollar(parts, 0);
+        this.readDollar(parts, 0);
         continue;
       }
-      literal.push(char, script.src[index] ?? NO_SOURCE);
-      index++;
+      literal.push(char, this.script.src[this.index] ?? NO_SOURCE);
+      this.index++;
     }
     flush(0);
-    return { parts, start, end: index };
-  };
+    return { parts, start, end: this.index };
+  }
 
-  const readDoubleQuoted = (parts: WordPart[]): void => {
+  readDoubleQuoted(parts: WordPart[]): void {
     const literal = new Builder();
     const flush = () => {
       if (literal.length > 0) parts.push({ t: 'lit', v: literal.take(), q: 2 });
     };
     // An empty "" still makes a (possibly empty) word.
     parts.push({ t: 'lit', v: mstr.empty(), q: 2 });
-    while (index < s.length && s[index] !== '"') {
-      const char = s[index]!;
-      if (char === '\\' && index + 1 < s.length && '$`"\\\n'.includes(s[index + 1]!)) {
-        if (s[index + 1] !== '\n') literal.push(s[index + 1]!, script.src[index + 1] ?? NO_SOURCE);
-        index += 2;
+    while (this.index < this.s.length && this.s[this.index] !== '"') {
+      const char = this.s[this.index]!;
+      if (char === '\\' && this.index + 1 < this.s.length && '$`"\\\n'.includes(this.s[this.index + 1]!)) {
+        if (this.s[this.index + 1] !== '\n')
+          literal.push(this.s[this.index + 1]!, this.script.src[this.index + 1] ?? NO_SOURCE);
+        this.index += 2;
         continue;
       }
       if (char === '$' || char === '`') {
         flush();
-        readDollar(parts, 2);
+        this.readDollar(parts, 2);
         continue;
       }
-      literal.push(char, script.src[index] ?? NO_SOURCE);
-      index++;
+      literal.push(char, this.script.src[this.index] ?? NO_SOURCE);
+      this.index++;
     }
     flush();
-    index++; // closing quote
-  };
+    this.index++; // closing quote
+  }
 
-  /** Skips a balanced (...) or `...` region starting at index (which points at the opening char). */
-  const skipBalanced = (open: string, close: string): void => {
+  /** Skips a balanced (...) or `...` region starting at this.index (which points at the opening char). */
+  skipBalanced(open: string, close: string): void {
     let depth = 0;
-    while (index < s.length) {
-      const char = s[index]!;
+    while (this.index < this.s.length) {
+      const char = this.s[this.index]!;
       if (char === '\\') {
-        index += 2;
+        this.index += 2;
         continue;
       }
       if (char === "'" && open !== '`') {
-        const end = s.indexOf("'", index + 1);
-        index = end === -1 ? s.length : end + 1;
+        const end = this.s.indexOf("'", this.index + 1);
+        this.index = end === -1 ? this.s.length : end + 1;
         continue;
       }
       if (char === open && open !== close) depth++;
@@ -173,105 +178,106 @@ export function lex(script: MStr): Token[] {
           if (depth === 0) {
             depth = 1;
           } else {
-            index++;
+            this.index++;
             return;
           }
         } else {
           depth--;
           if (depth === 0) {
-            index++;
+            this.index++;
             return;
           }
         }
       }
-      index++;
+      this.index++;
     }
-  };
+  }
 
-  const readDollar = (parts: WordPart[], q: Quote): void => {
-    const char = s[index]!;
+  readDollar(parts: WordPart[], q: Quote): void {
+    const char = this.s[this.index]!;
     if (char === '`') {
-      skipBalanced('`', '`');
+      this.skipBalanced('`', '`');
       parts.push({ t: 'sub', q });
       return;
     }
-    const next = s[index + 1];
+    const next = this.s[this.index + 1];
     if (next === '(') {
-      index++;
-      skipBalanced('(', ')');
+      this.index++;
+      this.skipBalanced('(', ')');
       parts.push({ t: 'sub', q });
       return;
     }
     if (next === '{') {
-      index += 2;
-      readBraceParam(parts, q);
+      this.index += 2;
+      this.readBraceParam(parts, q);
       return;
     }
     if (next !== undefined && NAME_START.test(next)) {
-      let end = index + 2;
-      while (end < s.length && NAME_CHAR.test(s[end]!)) end++;
-      parts.push({ t: 'param', name: s.slice(index + 1, end), op: '', arg: null, q });
-      index = end;
+      let end = this.index + 2;
+      while (end < this.s.length && NAME_CHAR.test(this.s[end]!)) end++;
+      parts.push({ t: 'param', name: this.s.slice(this.index + 1, end), op: '', arg: null, q });
+      this.index = end;
       return;
     }
     if (next !== undefined && SPECIAL_PARAMS.includes(next)) {
       parts.push({ t: 'param', name: next, op: '', arg: null, q });
-      index += 2;
+      this.index += 2;
       return;
     }
-    parts.push({ t: 'lit', v: mstr.slice(script, index, index + 1), q });
-    index++;
-  };
+    parts.push({ t: 'lit', v: mstr.slice(this.script, this.index, this.index + 1), q });
+    this.index++;
+  }
 
-  const readBraceParam = (parts: WordPart[], q: Quote): void => {
-    // index points just after '${'
-    if (s[index] === '#' && index + 1 < s.length && NAME_START.test(s[index + 1]!)) {
-      let end = index + 1;
-      while (end < s.length && NAME_CHAR.test(s[end]!)) end++;
-      if (s[end] === '}') {
-        parts.push({ t: 'len', name: s.slice(index + 1, end), q });
-        index = end + 1;
+  readBraceParam(parts: WordPart[], q: Quote): void {
+    // this.index points just after '${'
+    if (this.s[this.index] === '#' && this.index + 1 < this.s.length && NAME_START.test(this.s[this.index + 1]!)) {
+      let end = this.index + 1;
+      while (end < this.s.length && NAME_CHAR.test(this.s[end]!)) end++;
+      if (this.s[end] === '}') {
+        parts.push({ t: 'len', name: this.s.slice(this.index + 1, end), q });
+        this.index = end + 1;
         return;
       }
     }
-    let end = index;
-    if (end < s.length && NAME_START.test(s[end]!)) while (end < s.length && NAME_CHAR.test(s[end]!)) end++;
-    else if (end < s.length && SPECIAL_PARAMS.includes(s[end]!)) end++;
-    const name = s.slice(index, end);
-    index = end;
-    const opMatch = /^(:-|:=|:\+|:\?|##|%%|\/\/|\^\^|,,|[-=+?#%/:^,])/.exec(s.slice(index, index + 2));
+    let end = this.index;
+    if (end < this.s.length && NAME_START.test(this.s[end]!))
+      while (end < this.s.length && NAME_CHAR.test(this.s[end]!)) end++;
+    else if (end < this.s.length && SPECIAL_PARAMS.includes(this.s[end]!)) end++;
+    const name = this.s.slice(this.index, end);
+    this.index = end;
+    const opMatch = /^(:-|:=|:\+|:\?|##|%%|\/\/|\^\^|,,|[-=+?#%/:^,])/.exec(this.s.slice(this.index, this.index + 2));
     const op = opMatch ? opMatch[0] : '';
-    index += op.length;
+    this.index += op.length;
     // find the matching }
-    const argStart = index;
+    const argStart = this.index;
     let depth = 1;
-    while (index < s.length) {
-      const char = s[index]!;
+    while (this.index < this.s.length) {
+      const char = this.s[this.index]!;
       if (char === '\\') {
-        index += 2;
+        this.index += 2;
         continue;
       }
       if (char === "'" && q !== 2) {
-        const close = s.indexOf("'", index + 1);
-        index = close === -1 ? s.length : close + 1;
+        const close = this.s.indexOf("'", this.index + 1);
+        this.index = close === -1 ? this.s.length : close + 1;
         continue;
       }
-      if (char === '$' && s[index + 1] === '{') {
+      if (char === '$' && this.s[this.index + 1] === '{') {
         depth++;
-        index += 2;
+        this.index += 2;
         continue;
       }
       if (char === '}') {
         depth--;
         if (depth === 0) break;
       }
-      index++;
+      this.index++;
     }
-    const argEnd = index;
-    index++; // skip }
+    const argEnd = this.index;
+    this.index++; // skip }
     let arg: WordPart[] | null = null;
     if (op !== '') {
-      const inner = lexWordParts(mstr.slice(script, argStart, argEnd), q);
+      const inner = lexWordParts(mstr.slice(this.script, argStart, argEnd), q);
       arg = inner;
     }
     if (name === '') {
@@ -279,65 +285,72 @@ export function lex(script: MStr): Token[] {
       return;
     }
     parts.push({ t: 'param', name, op, arg, q });
-  };
+  }
 
-  const skipHeredocBodies = (): void => {
-    while (pendingHeredocs.length > 0) {
-      const { delimiter, strip } = pendingHeredocs.shift()!;
-      while (index < s.length) {
-        let lineEnd = s.indexOf('\n', index);
-        if (lineEnd === -1) lineEnd = s.length;
-        let line = s.slice(index, lineEnd).replace(/\r$/, '');
+  skipHeredocBodies(): void {
+    while (this.pendingHeredocs.length > 0) {
+      const { delimiter, strip } = this.pendingHeredocs.shift()!;
+      while (this.index < this.s.length) {
+        let lineEnd = this.s.indexOf('\n', this.index);
+        if (lineEnd === -1) lineEnd = this.s.length;
+        let line = this.s.slice(this.index, lineEnd).replace(/\r$/, '');
         if (strip) line = line.replace(/^\t+/, '');
-        index = lineEnd + 1;
+        this.index = lineEnd + 1;
         if (line === delimiter) break;
       }
     }
-  };
-
-  while (index < s.length) {
-    const char = s[index]!;
-    if (char === ' ' || char === '\t' || char === '\r') {
-      index++;
-      continue;
-    }
-    if (char === '\\' && s[index + 1] === '\n') {
-      index += 2;
-      continue;
-    }
-    if (char === '\n') {
-      tokens.push({ k: 'nl', pos: index });
-      index++;
-      if (pendingHeredocs.length > 0) skipHeredocBodies();
-      continue;
-    }
-    if (char === '#') {
-      const end = s.indexOf('\n', index);
-      index = end === -1 ? s.length : end;
-      continue;
-    }
-    const fd = /^\d+(?=[<>])/.exec(s.slice(index, index + 4));
-    if (fd) index += fd[0].length;
-    const operator = OPERATORS.find((candidate) => s.startsWith(candidate, index));
-    if (operator) {
-      tokens.push({ k: 'op', op: operator, pos: index });
-      index += operator.length;
-      if (operator === '<<' || operator === '<<-') heredocOperator = operator;
-      continue;
-    }
-    const word = readWord();
-    if (word.end === word.start) {
-      index++; // never loop forever on an unexpected character
-      continue;
-    }
-    if (heredocOperator) {
-      const delimiter = word.parts.map((part) => (part.t === 'lit' ? part.v.text : '')).join('');
-      pendingHeredocs.push({ delimiter, strip: heredocOperator === '<<-' });
-      heredocOperator = null;
-    }
-    tokens.push({ k: 'w', w: word });
   }
-  return tokens;
+
+  run(): Token[] {
+    while (this.index < this.s.length) {
+      const char = this.s[this.index]!;
+      if (char === ' ' || char === '\t' || char === '\r') {
+        this.index++;
+        continue;
+      }
+      if (char === '\\' && this.s[this.index + 1] === '\n') {
+        this.index += 2;
+        continue;
+      }
+      if (char === '\n') {
+        this.tokens.push({ k: 'nl', pos: this.index });
+        this.index++;
+        if (this.pendingHeredocs.length > 0) this.skipHeredocBodies();
+        continue;
+      }
+      if (char === '#') {
+        const end = this.s.indexOf('\n', this.index);
+        this.index = end === -1 ? this.s.length : end;
+        continue;
+      }
+      const fd = /^\d+(?=[<>])/.exec(this.s.slice(this.index, this.index + 4));
+      if (fd) this.index += fd[0].length;
+      const operator = OPERATORS.find((candidate) => this.s.startsWith(candidate, this.index));
+      if (operator) {
+        this.tokens.push({ k: 'op', op: operator, pos: this.index });
+        this.index += operator.length;
+        if (operator === '<<' || operator === '<<-') this.heredocOperator = operator;
+        continue;
+      }
+      const word = this.readWord();
+      if (word.end === word.start) {
+        this.index++; // never loop forever on an unexpected character
+        continue;
+      }
+      if (this.heredocOperator) {
+        const delimiter = word.parts.map((part) => (part.t === 'lit' ? part.v.text : '')).join('');
+        this.pendingHeredocs.push({ delimiter, strip: this.heredocOperator === '<<-' });
+        this.heredocOperator = null;
+      }
+      this.tokens.push({ k: 'w', w: word });
+    }
+    return this.tokens;
+  }
+}
+
+/** Splits a script into words and operators. */
+export function lex(script: MStr): Token[] {
+  return new Lexer(script).run();
 }
 
 /** Lexes a string (a ${x:-default} argument) as the parts of one word, keeping the surrounding quoting. */
@@ -392,227 +405,255 @@ function plainText(word: Word): string | null {
   return part.t === 'lit' && part.q === 0 ? part.v.text : null;
 }
 
-export function parse(script: MStr): Node[] {
-  const tokens = lex(script);
-  let index = 0;
-  const peek = (): Token | undefined => tokens[index];
-  const reservedAt = (): string | null => {
-    const token = peek();
+/** A recursive-descent parser over the tokens of one script: lists, and-or lists, pipelines, commands. */
+class Parser {
+  private readonly tokens: Token[];
+  private index = 0;
+
+  constructor(script: MStr) {
+    this.tokens = lex(script);
+  }
+
+  peek(): Token | undefined {
+    return this.tokens[this.index];
+  }
+
+  reservedAt(): string | null {
+    const token = this.peek();
     if (!token || token.k !== 'w') return null;
     const text = plainText(token.w);
     return text !== null && RESERVED.has(text) ? text : null;
-  };
-  const skipNewlines = () => {
-    while (peek()?.k === 'nl' || (peek()?.k === 'op' && (peek() as { op: string }).op === ';')) index++;
-  };
-  const expectWord = (text: string) => {
-    skipNewlines();
-    if (reservedAt() === text) index++;
-  };
+  }
 
-  const parseList = (terminators: ReadonlySet<string>): Node[] => {
+  skipNewlines() {
+    while (this.peek()?.k === 'nl' || (this.peek()?.k === 'op' && (this.peek() as { op: string }).op === ';'))
+      this.index++;
+  }
+
+  expectWord(text: string) {
+    this.skipNewlines();
+    if (this.reservedAt() === text) this.index++;
+  }
+
+  parseList(terminators: ReadonlySet<string>): Node[] {
     const nodes: Node[] = [];
     let guard = 0;
-    while (index < tokens.length && guard++ < 100000) {
-      skipNewlines();
-      const token = peek();
+    while (this.index < this.tokens.length && guard++ < 100000) {
+      this.skipNewlines();
+      const token = this.peek();
       if (!token) break;
-      const reserved = reservedAt();
+      const reserved = this.reservedAt();
       if (reserved && terminators.has(reserved)) break;
       if (token.k === 'op' && (token.op === ')' || token.op.startsWith(';;') || token.op === ';&')) {
         if (terminators.has(token.op) || terminators.has(')')) break;
-        index++;
+        this.index++;
         continue;
       }
       if (token.k === 'op' && token.op === '&') {
-        index++;
+        this.index++;
         continue;
       }
-      const before = index;
-      const node = parseAndOr(terminators);
+      const before = this.index;
+      const node = this.parseAndOr(terminators);
       if (node) nodes.push(node);
-      if (index === before) index++;
+      if (this.index === before) this.index++;
     }
     return nodes;
-  };
+  }
 
-  const parseAndOr = (terminators: ReadonlySet<string>): Node | null => {
-    const first = parsePipeline(terminators);
+  parseAndOr(terminators: ReadonlySet<string>): Node | null {
+    const first = this.parsePipeline(terminators);
     if (!first) return null;
     const rest: Array<{ op: '&&' | '||'; node: Node }> = [];
     for (;;) {
-      const token = peek();
+      const token = this.peek();
       if (!token || token.k !== 'op' || (token.op !== '&&' && token.op !== '||')) break;
-      index++;
-      while (peek()?.k === 'nl') index++;
-      const node = parsePipeline(terminators);
+      this.index++;
+      while (this.peek()?.k === 'nl') this.index++;
+      const node = this.parsePipeline(terminators);
       if (!node) break;
       rest.push({ op: token.op, node });
     }
     return rest.length === 0 ? first : { k: 'andor', first, rest };
-  };
+  }
 
-  const parsePipeline = (terminators: ReadonlySet<string>): Node | null => {
+  parsePipeline(terminators: ReadonlySet<string>): Node | null {
     let negate = false;
-    if (reservedAt() === '!') {
+    if (this.reservedAt() === '!') {
       negate = true;
-      index++;
+      this.index++;
     }
     const commands: Node[] = [];
     for (;;) {
-      const command = parseCommand(terminators);
+      const command = this.parseCommand(terminators);
       if (!command) break;
       commands.push(command);
-      const token = peek();
+      const token = this.peek();
       if (token && token.k === 'op' && (token.op === '|' || token.op === '|&')) {
-        index++;
-        while (peek()?.k === 'nl') index++;
+        this.index++;
+        while (this.peek()?.k === 'nl') this.index++;
         continue;
       }
       break;
     }
     if (commands.length === 0) return null;
     return commands.length === 1 && !negate ? commands[0]! : { k: 'pipeline', negate, commands };
-  };
+  }
 
-  const parseCommand = (terminators: ReadonlySet<string>): Node | null => {
-    const reserved = reservedAt();
+  parseCommand(terminators: ReadonlySet<string>): Node | null {
+    const reserved = this.reservedAt();
     if (reserved && terminators.has(reserved)) return null;
-    if (reserved === 'if') {
-      index++;
-      const branches: Array<{ cond: Node[]; body: Node[] }> = [];
-      let otherwise: Node[] | null = null;
-      let cond = parseList(new Set(['then']));
-      expectWord('then');
-      let body = parseList(new Set(['elif', 'else', 'fi']));
-      branches.push({ cond, body });
-      for (;;) {
-        const next = reservedAt();
-        if (next === 'elif') {
-          index++;
-          cond = parseList(new Set(['then']));
-          expectWord('then');
-          body = parseList(new Set(['elif', 'else', 'fi']));
-          branches.push({ cond, body });
-          continue;
-        }
-        if (next === 'else') {
-          index++;
-          otherwise = parseList(new Set(['fi']));
-        }
-        break;
-      }
-      expectWord('fi');
-      return { k: 'if', branches, otherwise };
-    }
-    if (reserved === 'case') {
-      index++;
-      const subject = peek();
-      let word: Word | null = null;
-      if (subject && subject.k === 'w') {
-        word = subject.w;
-        index++;
-      }
-      expectWord('in');
-      const arms: Array<{ patterns: Word[]; body: Node[] }> = [];
-      let guard = 0;
-      while (index < tokens.length && guard++ < 10000) {
-        skipNewlines();
-        if (reservedAt() === 'esac') {
-          index++;
-          break;
-        }
-        const patterns: Word[] = [];
-        if (peek()?.k === 'op' && (peek() as { op: string }).op === '(') index++;
-        while (index < tokens.length) {
-          const token = peek()!;
-          if (token.k === 'w') {
-            patterns.push(token.w);
-            index++;
-          } else if (token.k === 'op' && token.op === '|') index++;
-          else break;
-        }
-        if (peek()?.k === 'op' && (peek() as { op: string }).op === ')') index++;
-        const body = parseList(new Set([';;', ';&', ';;&', 'esac']));
-        const end = peek();
-        if (end && end.k === 'op' && (end.op === ';;' || end.op === ';&' || end.op === ';;&')) index++;
-        arms.push({ patterns, body });
-        if (patterns.length === 0 && body.length === 0 && reservedAt() !== 'esac') index++;
-      }
-      return { k: 'case', word, arms };
-    }
-    if (reserved === 'for' || reserved === 'while' || reserved === 'until') {
-      index++;
-      if (reserved === 'for') {
-        // for NAME [in words]; do
-        while (index < tokens.length && reservedAt() !== 'do') {
-          const token = peek()!;
-          if (token.k === 'nl' || (token.k === 'op' && token.op === ';')) {
-            index++;
-            continue;
-          }
-          index++;
-        }
-      } else {
-        parseList(new Set(['do']));
-      }
-      expectWord('do');
-      const body = parseList(new Set(['done']));
-      expectWord('done');
-      return { k: 'loop', body };
-    }
+    if (reserved === 'if') return this.parseIf();
+    if (reserved === 'case') return this.parseCase();
+    if (reserved === 'for' || reserved === 'while' || reserved === 'until') return this.parseLoop(reserved);
     if (reserved === '{') {
-      index++;
-      const body = parseList(new Set(['}']));
-      expectWord('}');
+      this.index++;
+      const body = this.parseList(new Set(['}']));
+      this.expectWord('}');
       return { k: 'group', body };
     }
-    const token = peek();
+    const token = this.peek();
     if (!token) return null;
     if (token.k === 'op' && token.op === '(') {
-      index++;
-      const body = parseList(new Set([')']));
-      if (peek()?.k === 'op' && (peek() as { op: string }).op === ')') index++;
+      this.index++;
+      const body = this.parseList(new Set([')']));
+      if (this.peek()?.k === 'op' && (this.peek() as { op: string }).op === ')') this.index++;
       return { k: 'group', body };
     }
-    // simple command
+    return this.parseSimple(token, terminators);
+  }
+
+  parseIf(): Node {
+    this.index++;
+    const branches: Array<{ cond: Node[]; body: Node[] }> = [];
+    let otherwise: Node[] | null = null;
+    let cond = this.parseList(new Set(['then']));
+    this.expectWord('then');
+    let body = this.parseList(new Set(['elif', 'else', 'fi']));
+    branches.push({ cond, body });
+    for (;;) {
+      const next = this.reservedAt();
+      if (next === 'elif') {
+        this.index++;
+        cond = this.parseList(new Set(['then']));
+        this.expectWord('then');
+        body = this.parseList(new Set(['elif', 'else', 'fi']));
+        branches.push({ cond, body });
+        continue;
+      }
+      if (next === 'else') {
+        this.index++;
+        otherwise = this.parseList(new Set(['fi']));
+      }
+      break;
+    }
+    this.expectWord('fi');
+    return { k: 'if', branches, otherwise };
+  }
+
+  parseCase(): Node {
+    this.index++;
+    const subject = this.peek();
+    let word: Word | null = null;
+    if (subject && subject.k === 'w') {
+      word = subject.w;
+      this.index++;
+    }
+    this.expectWord('in');
+    const arms: Array<{ patterns: Word[]; body: Node[] }> = [];
+    let guard = 0;
+    while (this.index < this.tokens.length && guard++ < 10000) {
+      this.skipNewlines();
+      if (this.reservedAt() === 'esac') {
+        this.index++;
+        break;
+      }
+      const patterns: Word[] = [];
+      if (this.peek()?.k === 'op' && (this.peek() as { op: string }).op === '(') this.index++;
+      while (this.index < this.tokens.length) {
+        const token = this.peek()!;
+        if (token.k === 'w') {
+          patterns.push(token.w);
+          this.index++;
+        } else if (token.k === 'op' && token.op === '|') this.index++;
+        else break;
+      }
+      if (this.peek()?.k === 'op' && (this.peek() as { op: string }).op === ')') this.index++;
+      const body = this.parseList(new Set([';;', ';&', ';;&', 'esac']));
+      const end = this.peek();
+      if (end && end.k === 'op' && (end.op === ';;' || end.op === ';&' || end.op === ';;&')) this.index++;
+      arms.push({ patterns, body });
+      if (patterns.length === 0 && body.length === 0 && this.reservedAt() !== 'esac') this.index++;
+    }
+    return { k: 'case', word, arms };
+  }
+
+  parseLoop(reserved: string): Node {
+    this.index++;
+    if (reserved === 'for') {
+      // for NAME [in words]; do
+      while (this.index < this.tokens.length && this.reservedAt() !== 'do') {
+        const token = this.peek()!;
+        if (token.k === 'nl' || (token.k === 'op' && token.op === ';')) {
+          this.index++;
+          continue;
+        }
+        this.index++;
+      }
+    } else {
+      this.parseList(new Set(['do']));
+    }
+    this.expectWord('do');
+    const body = this.parseList(new Set(['done']));
+    this.expectWord('done');
+    return { k: 'loop', body };
+  }
+
+  /** A simple command (words and redirections), or a function definition (its body is not run). */
+  parseSimple(token: Token, terminators: ReadonlySet<string>): Node | null {
     const words: Word[] = [];
     const redirects: Array<{ op: string; target: Word | null }> = [];
     const pos = token.k === 'w' ? token.w.start : token.pos;
-    while (index < tokens.length) {
-      const current = peek()!;
+    while (this.index < this.tokens.length) {
+      const current = this.peek()!;
       if (current.k === 'w') {
         words.push(current.w);
-        index++;
+        this.index++;
         continue;
       }
       if (
         current.k === 'op' &&
         ['<', '>', '>>', '>&', '<&', '>|', '<>', '&>', '<<', '<<-', '<<<'].includes(current.op)
       ) {
-        index++;
-        const target = peek();
+        this.index++;
+        const target = this.peek();
         if (target && target.k === 'w') {
           redirects.push({ op: current.op, target: target.w });
-          index++;
+          this.index++;
         } else redirects.push({ op: current.op, target: null });
         continue;
       }
       break;
     }
     // function definition: name () compound
-    const next = peek();
-    if (words.length === 1 && next?.k === 'op' && next.op === '(' && tokens[index + 1]?.k === 'op') {
-      index += 2;
-      skipNewlines();
-      parseCommand(terminators); // body is not executed here
+    const next = this.peek();
+    if (words.length === 1 && next?.k === 'op' && next.op === '(' && this.tokens[this.index + 1]?.k === 'op') {
+      this.index += 2;
+      this.skipNewlines();
+      this.parseCommand(terminators); // body is not executed here
       return { k: 'group', body: [] };
     }
     if (words.length === 0 && redirects.length === 0) return null;
     return { k: 'simple', words, redirects, pos };
-  };
+  }
 
-  return parseList(new Set());
+  run(): Node[] {
+    return this.parseList(new Set());
+  }
+}
+
+export function parse(script: MStr): Node[] {
+  return new Parser(script).run();
 }
 
 // ---------------------------------------------------------------------------------------------------------------
