@@ -83,5 +83,6 @@ export class ExpectedFailure extends Error {
 /** `message. next step` for an InputError or an ExpectedFailure (what the MCP result and the build record carry). */
 export function failureText(error: InputError | ExpectedFailure): string {
   const hint = error instanceof InputError ? error.hint : error.nextStep;
-  return `${error.message}. ${hint}`;
+  // Messages may or may not end in a full stop; never give the reader "..".
+  return `${error.message.replace(/[.\s]+$/, '')}. ${hint}`;
 }

@@ -8,7 +8,7 @@ describe('tools/list in process', () => {
   });
   afterAll(() => server?.close());
 
-  it('lists the seven tools in workflow order', async () => {
+  it('lists the eight tools in workflow order', async () => {
     const { tools } = await server.client.listTools();
     expect(tools.map((tool) => tool.name)).toEqual([
       'detect_environment',
@@ -18,6 +18,7 @@ describe('tools/list in process', () => {
       'list_builds',
       'cancel_build',
       'smoke_test',
+      'diagnose_build_log',
     ]);
   });
 
