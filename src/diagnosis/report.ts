@@ -3,9 +3,11 @@ import { InputError } from '../util/errors.js';
 import { diagnoseBuildLog } from './diagnose.js';
 import { normalizeLog, type LogForm } from './normalize.js';
 import type { Diagnosis } from './types.js';
+import { MAX_LOG_CHARS } from './limits.js';
 
-/** Largest log text accepted inline, and the tail read from a larger log file (the failure is at the end). */
-export const MAX_LOG_CHARS = 2_000_000;
+export { MAX_LOG_CHARS };
+
+/** The tail read from a larger log file (the failure is at the end). */
 export const MAX_LOG_FILE_BYTES = 8 * 1024 * 1024;
 export const MAX_DOCKERFILE_BYTES = 1024 * 1024;
 

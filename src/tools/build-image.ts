@@ -53,7 +53,18 @@ export class ProgressCounter {
     const ceiling = Math.floor(base) + 1;
     const value = base + ((ceiling - base) / 2) * (this.beats / (this.beats + 1));
     this.last = value;
-    return { progress: value, total: this.total };
+    // Past the last step (smoke testing, say) a beat would read above 100%: send it without a total then.
+    return { progress: value, total: this.total !== undefined && value < this.total ? this.total : undefined };
+  }
+
+  /** The closing value when the build has ended: complete (progress equals total), unless it already was. */
+  finish() {
+    if (this.last < 0 || (this.total !== undefined && this.last === this.total)) return undefined;
+    const value = Math.max(Math.ceil(this.last), this.total ?? 0);
+    if (value <= this.last) return undefined;
+    this.last = value;
+    this.total = value;
+    return { progress: value, total: value };
   }
 }
 
@@ -68,7 +79,7 @@ function forwardProgress(
   buildId: string,
   context: ToolContext,
   options: { perSecond: number; heartbeatMs: number; startedAt: number },
-): () => Promise<void> {
+): (ended: boolean) => Promise<void> {
   let pending: string[] = [];
   let dropped = 0;
   let open = true;
@@ -117,11 +128,16 @@ function forwardProgress(
       send(value, message);
     }
   });
-  return async () => {
+  /** Stops forwarding; `ended` sends the closing progress first, so the last notification reads complete. */
+  return async (ended: boolean) => {
     clearInterval(timer);
     clearInterval(heartbeat);
     await unsubscribe();
-    if (!context.signal.aborted) flush();
+    if (!context.signal.aborted) {
+      flush();
+      const last = ended ? counter.finish() : undefined;
+      if (last) send(last, 'finished');
+    }
     open = false;
   };
 }
@@ -181,7 +197,7 @@ export function buildImageTool(deps: BuildImageToolDeps) {
           record = (await builds.waitForEnd(record.build_id, softDeadlineMs, context.signal)) ?? record;
         } finally {
           context.signal.removeEventListener('abort', onAbort);
-          await stopForwarding();
+          await stopForwarding(record.status === 'succeeded');
         }
       }
       const result = await toBuildResult(builds, record, input.tail_lines);

@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { MAX_LOG_CHARS, diagnoseLog, summarizeDiagnoses } from '../diagnosis/report.js';
+import { MAX_LOG_CHARS } from '../diagnosis/limits.js';
 import { defineTool } from './tool.js';
 
 const LOG_FORMS = [
@@ -72,6 +72,8 @@ export function diagnoseBuildLogTool() {
     },
     annotations: { readOnlyHint: true, destructiveHint: false, idempotentHint: true, openWorldHint: false },
     async handler(input) {
+      // The diagnosis engine (and the Dockerfile parser under it) loads on first use, not at server start.
+      const { diagnoseLog, summarizeDiagnoses } = await import('../diagnosis/report.js');
       const result = await diagnoseLog({
         ...(input.log === undefined ? {} : { log: input.log }),
         ...(input.log_file === undefined ? {} : { logFile: input.log_file }),

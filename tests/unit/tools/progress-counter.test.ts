@@ -25,4 +25,21 @@ describe('ProgressCounter', () => {
     counter.next(1, 1, 4, false);
     expect(counter.heartbeat()).toEqual({ progress: expect.any(Number), total: 4 });
   });
+
+  it('past the last step a heartbeat has no total, and the closing value reads complete', () => {
+    const counter = new ProgressCounter();
+    counter.next(1, 3, 3, false);
+    const beat = counter.heartbeat();
+    expect(beat.progress).toBeGreaterThan(3);
+    expect(beat.total).toBeUndefined();
+    const closing = counter.finish();
+    expect(closing).toEqual({ progress: 4, total: 4 });
+    expect(counter.finish()).toBeUndefined();
+  });
+
+  it('sends no closing value when the last step already completed the total', () => {
+    const counter = new ProgressCounter();
+    counter.next(1, 3, 3, false);
+    expect(counter.finish()).toBeUndefined();
+  });
 });
