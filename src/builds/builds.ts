@@ -7,6 +7,7 @@ import { CODEBUILD_CHARGES_WARNING, FALLBACK_MESSAGE, NEITHER_AVAILABLE_MESSAGE 
 import type { SmokeResult } from '../build-model/smoke-schema.js';
 import { SmokeTester } from '../smoke/smoke-tester.js';
 import type { CommandRunner } from '../util/command-runner.js';
+import { contextPath, outsideContextError } from '../util/context-path.js';
 import { InputError } from '../util/errors.js';
 import { readLogTail } from '../util/log-tail.js';
 import type { BuildImageParams, BuildRefusal, BuildsApi } from '../build-model/api.js';
@@ -76,6 +77,9 @@ async function resolveSources(params: BuildImageParams): Promise<{ contextDir: s
       'Give the Dockerfile path relative to the context, inside it.',
     );
   }
+  // By real path too: a Dockerfile that is a symlink leaving the context is never read.
+  const resolved = await contextPath(contextDir, relative);
+  if (!resolved.ok && resolved.reason === 'outside') throw outsideContextError('dockerfile', relative, resolved.real);
   const dockerfileStat = await stat(dockerfilePath).catch(() => undefined);
   if (!dockerfileStat?.isFile()) {
     throw new InputError(

@@ -7,6 +7,7 @@ import type { Diagnosis } from '../diagnosis/types.js';
 import { analyzeSources } from '../dockerfile/analyze.js';
 import { planRepin } from '../dockerfile/repin.js';
 import { replaceWithBackup } from '../util/atomic-write.js';
+import { contextPath, contextPathSync, outsideContextError } from '../util/context-path.js';
 import { applyTextEdits, type TextEdit } from '../util/text-edits.js';
 import type { AttemptOutcome, BuildRequest, FailurePlan, PreparedSources } from '../build-model/attempt.js';
 import type { SmokeResult } from '../build-model/smoke-schema.js';
@@ -25,10 +26,11 @@ function contextReader(contextDir: string, overrides: Record<string, string>) {
   return (relPath: string): string | undefined => {
     if (relPath in overrides) return overrides[relPath];
     if (relPath.startsWith('/') || relPath.split('/').includes('..')) return undefined;
+    const resolved = contextPathSync(contextDir, relPath);
+    if (!resolved.ok) return undefined;
     try {
-      const file = path.join(contextDir, relPath);
-      const stat = statSync(file);
-      return stat.isFile() && stat.size <= MAX_READ_BYTES ? readFileSync(file, 'utf8') : undefined;
+      const stat = statSync(resolved.real);
+      return stat.isFile() && stat.size <= MAX_READ_BYTES ? readFileSync(resolved.real, 'utf8') : undefined;
     } catch {
       return undefined;
     }
@@ -71,8 +73,15 @@ async function materialize(
   return { contextDir: contextCopy, dockerfilePath: path.join(contextCopy, request.dockerfile), fixedTexts };
 }
 
+/** Reads a file of the context by its real path, refusing one that resolves outside the context. */
+async function readContextText(contextDir: string, file: string): Promise<string> {
+  const resolved = await contextPath(contextDir, file);
+  if (!resolved.ok && resolved.reason === 'outside') throw outsideContextError('dockerfile', file, resolved.real);
+  return readFile(resolved.ok ? resolved.real : path.join(contextDir, file), 'utf8');
+}
+
 async function currentText(request: BuildRequest, prepared: PreparedSources, file: string): Promise<string> {
-  return prepared.fixedTexts[file] ?? (await readFile(path.join(request.contextDir, file), 'utf8'));
+  return prepared.fixedTexts[file] ?? (await readContextText(request.contextDir, file));
 }
 
 /** Applies the analyser's fixes (when allowed) and the base-image override, before the first attempt. */
@@ -80,7 +89,7 @@ export async function prepareSources(
   request: BuildRequest,
   workDir: string,
 ): Promise<{ prepared: PreparedSources; fixes: Fix[] }> {
-  const dockerfileText = await readFile(path.join(request.contextDir, request.dockerfile), 'utf8');
+  const dockerfileText = await readContextText(request.contextDir, request.dockerfile);
   const fixAllowed = request.autoFix && request.fixBeforeBuild;
   if (!fixAllowed && request.baseImage === undefined)
     return { prepared: await materialize(request, workDir, {}), fixes: [] };

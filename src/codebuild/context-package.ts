@@ -24,6 +24,7 @@ import { Transform, type Readable } from 'node:stream';
 import dockerignore from '@balena/dockerignore';
 import yazl from 'yazl';
 import { InputError } from '../util/errors.js';
+import { isInside } from '../util/context-path.js';
 
 export interface ExtraFile {
   /** Path inside the zip, relative, `/`-separated (e.g. `Dockerfile.dib-fixed`). Replaces a context file there. */
@@ -96,11 +97,6 @@ const DIR_MODE = 0o040755;
 
 function toPosix(p: string): string {
   return p.split(path.sep).join('/');
-}
-
-function isInside(root: string, candidate: string): boolean {
-  const rel = path.relative(root, candidate);
-  return rel === '' || (!rel.startsWith('..') && !path.isAbsolute(rel));
 }
 
 function compareBytes(a: string, b: string): number {

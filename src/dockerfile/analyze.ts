@@ -2,6 +2,7 @@ import { readFileSync, realpathSync, statSync } from 'node:fs';
 import path from 'node:path';
 import { driverMinFor, parseGpuTarget, type ParsedGpu } from '../compat/index.js';
 import { replaceWithBackup } from '../util/atomic-write.js';
+import { contextPathSync, isInside, outsideContextError } from '../util/context-path.js';
 import { InputError } from '../util/errors.js';
 import { applyTextEdits, unifiedDiff, type TextEdit } from '../util/text-edits.js';
 import { buildModel, type Model, type Stage } from './model.js';
@@ -366,10 +367,7 @@ export function analyzeSources(options: AnalyzeSourcesOptions): AnalysisResult {
   return result;
 }
 
-function insideContext(context: string, target: string): boolean {
-  const relative = path.relative(context, target);
-  return relative === '' || (!relative.startsWith('..') && !path.isAbsolute(relative));
-}
+const insideContext = isInside;
 
 /**
  * Analyses `dockerfile` in the build context `context`, reading the requirement files it copies in. Read-only
@@ -401,17 +399,12 @@ export async function analyzeDockerfile(options: AnalyzeOptions): Promise<Analys
     );
   }
   let dockerfileText: string;
+  const resolved = contextPathSync(context, dockerfile);
+  if (!resolved.ok && resolved.reason === 'outside') throw outsideContextError('dockerfile', dockerfile, resolved.real);
   try {
-    const real = realpathSync(dockerfileAbs);
-    if (!insideContext(contextReal, real))
-      throw new InputError(
-        'dockerfile',
-        `${dockerfile} resolves outside the build context`,
-        'do not point at a symlink that leaves the context',
-      );
-    dockerfileText = readFileSync(real, 'utf8');
-  } catch (error) {
-    if (error instanceof InputError) throw error;
+    if (!resolved.ok) throw new Error('missing');
+    dockerfileText = readFileSync(resolved.real, 'utf8');
+  } catch {
     throw new InputError(
       'dockerfile',
       `no Dockerfile at ${dockerfileAbs}`,
@@ -421,14 +414,12 @@ export async function analyzeDockerfile(options: AnalyzeOptions): Promise<Analys
   const dockerfileRel = path.relative(context, dockerfileAbs).split(path.sep).join('/');
   const readContextFile = (relPath: string): string | undefined => {
     if (relPath.startsWith('/') || relPath.split('/').includes('..')) return undefined;
-    const absolute = path.resolve(context, relPath);
-    if (!insideContext(context, absolute)) return undefined;
+    const resolved = contextPathSync(contextReal, relPath);
+    if (!resolved.ok) return undefined;
     try {
-      const real = realpathSync(absolute);
-      if (!insideContext(contextReal, real)) return undefined;
-      const stat = statSync(real);
+      const stat = statSync(resolved.real);
       if (!stat.isFile() || stat.size > 4 * 1024 * 1024) return undefined;
-      return readFileSync(real, 'utf8');
+      return readFileSync(resolved.real, 'utf8');
     } catch {
       return undefined;
     }
