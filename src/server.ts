@@ -30,6 +30,15 @@ function toolContext(server: McpServer, extra: Extra): ToolContext {
   };
 }
 
+/**
+ * Some clients show the agent only the text content (Kiro), others only structuredContent (Claude Code): the text is
+ * the one-line summary, a blank line, then the same structured result as JSON, so either reader sees everything. The
+ * structured result is already bounded (log tails, list limits), so the text is too.
+ */
+export function resultText(summary: string, structured: unknown): string {
+  return structured === undefined ? summary : `${summary}\n\n${JSON.stringify(structured, null, 2)}`;
+}
+
 function registerTool(server: McpServer, tool: AnyToolDefinition): void {
   server.registerTool(
     tool.name,
@@ -43,7 +52,9 @@ function registerTool(server: McpServer, tool: AnyToolDefinition): void {
     async (input: Record<string, unknown>, extra: Extra): Promise<CallToolResult> => {
       try {
         const outcome = await tool.handler(input, toolContext(server, extra));
-        const result: CallToolResult = { content: [{ type: 'text', text: outcome.summary }] };
+        const result: CallToolResult = {
+          content: [{ type: 'text', text: resultText(outcome.summary, outcome.structured) }],
+        };
         if (outcome.structured !== undefined) result.structuredContent = outcome.structured as Record<string, unknown>;
         if (outcome.isError) result.isError = true;
         return result;
