@@ -469,13 +469,7 @@ export class Builds implements BuildsApi {
   }
 
   list(limit: number): Promise<BuildRecord[]> {
-    return this.store.ids().then(async (ids) => {
-      const records = await Promise.all(ids.map((id) => this.load(id).catch(() => undefined)));
-      return records
-        .filter((record): record is BuildRecord => record !== undefined)
-        .sort((a, b) => b.created_at.localeCompare(a.created_at))
-        .slice(0, limit);
-    });
+    return this.store.list(limit, (id) => this.load(id));
   }
 
   logTail(record: BuildRecord, lines: number): Promise<string[]> {

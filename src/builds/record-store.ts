@@ -137,10 +137,16 @@ export class BuildRecordStore {
     }
   }
 
-  /** Newest first. */
-  async list(limit = 20): Promise<BuildRecord[]> {
+  /**
+   * Newest first. `load` reads each record (default: this store's own, which reports dead workers as interrupted);
+   * a caller that also cleans up after dead workers passes its own.
+   */
+  async list(
+    limit = 20,
+    load: (buildId: string) => Promise<BuildRecord | undefined> = (id) => this.load(id),
+  ): Promise<BuildRecord[]> {
     const ids = await this.ids();
-    const records = await Promise.all(ids.map((id) => this.load(id).catch(() => undefined)));
+    const records = await Promise.all(ids.map((id) => load(id).catch(() => undefined)));
     return records
       .filter((record): record is BuildRecord => record !== undefined)
       .sort((a, b) => b.created_at.localeCompare(a.created_at))
