@@ -15,14 +15,32 @@ export interface Config {
   heartbeatSeconds: number;
 }
 
-function positiveNumber(env: NodeJS.ProcessEnv, name: string, fallback: number): number {
-  const raw = env[name];
-  if (raw === undefined || raw === '') return fallback;
-  const value = Number(raw);
-  if (!Number.isFinite(value) || value <= 0) {
-    throw new Error(`${name} must be a positive number, got "${raw}".`);
-  }
-  return value;
+/** An environment variable whose value cannot be used; its default is used instead. */
+export interface ConfigProblem {
+  variable: string;
+  /** A bounded excerpt of the value, JSON-quoted so control characters show. */
+  value: string;
+  /** What a valid value looks like. */
+  expected: string;
+  /** The value used instead. */
+  fallback: number;
+}
+
+export interface ConfigReading {
+  config: Config;
+  /** Every variable that was set but unusable (empty when the environment is fine). */
+  problems: ConfigProblem[];
+}
+
+const NUMBER_SETTINGS = [
+  { key: 'dockerTimeoutMs', variable: 'DIB_DOCKER_TIMEOUT_MS', fallback: 3_000, example: '5000' },
+  { key: 'awsTimeoutMs', variable: 'DIB_AWS_TIMEOUT_MS', fallback: 2_500, example: '5000' },
+  { key: 'softDeadlineSeconds', variable: 'DIB_SOFT_DEADLINE_SECONDS', fallback: 40, example: '40' },
+  { key: 'heartbeatSeconds', variable: 'DIB_HEARTBEAT_SECONDS', fallback: 15, example: '15' },
+] as const;
+
+function excerpt(raw: string): string {
+  return JSON.stringify(raw.length > 40 ? `${raw.slice(0, 40)}…` : raw);
 }
 
 export function defaultStateDir(env: NodeJS.ProcessEnv): string {
@@ -31,13 +49,40 @@ export function defaultStateDir(env: NodeJS.ProcessEnv): string {
   return path.join(stateHome, 'docker-image-builder');
 }
 
-export function loadConfig(env: NodeJS.ProcessEnv): Config {
+/**
+ * Reads the settings. An unusable value never throws: it is reported as a problem and its default is used, so the
+ * MCP server can start (and say so on stderr) while the CLI refuses with the variable's name.
+ */
+export function readConfig(env: NodeJS.ProcessEnv): ConfigReading {
+  const problems: ConfigProblem[] = [];
+  const numbers = {} as Record<(typeof NUMBER_SETTINGS)[number]['key'], number>;
+  for (const setting of NUMBER_SETTINGS) {
+    const raw = env[setting.variable];
+    const value = raw === undefined || raw.trim() === '' ? setting.fallback : Number(raw);
+    if (Number.isFinite(value) && value > 0) {
+      numbers[setting.key] = value;
+      continue;
+    }
+    numbers[setting.key] = setting.fallback;
+    problems.push({
+      variable: setting.variable,
+      value: excerpt(raw ?? ''),
+      expected: `a positive number, e.g. ${setting.variable}=${setting.example}`,
+      fallback: setting.fallback,
+    });
+  }
   return {
-    dockerCommand: env.DIB_DOCKER || 'docker',
-    stateDir: defaultStateDir(env),
-    dockerTimeoutMs: positiveNumber(env, 'DIB_DOCKER_TIMEOUT_MS', 3_000),
-    awsTimeoutMs: positiveNumber(env, 'DIB_AWS_TIMEOUT_MS', 2_500),
-    softDeadlineSeconds: positiveNumber(env, 'DIB_SOFT_DEADLINE_SECONDS', 40),
-    heartbeatSeconds: positiveNumber(env, 'DIB_HEARTBEAT_SECONDS', 15),
+    config: { dockerCommand: env.DIB_DOCKER || 'docker', stateDir: defaultStateDir(env), ...numbers },
+    problems,
   };
+}
+
+/** The settings, with defaults in place of unusable values (see readConfig for the problems). */
+export function loadConfig(env: NodeJS.ProcessEnv): Config {
+  return readConfig(env).config;
+}
+
+/** One line per problem, for stderr or an error message. */
+export function describeConfigProblem(problem: ConfigProblem): string {
+  return `${problem.variable}=${problem.value} is not usable: expected ${problem.expected}; using ${problem.fallback}.`;
 }

@@ -1,11 +1,14 @@
 import { StdioServerTransport } from '@modelcontextprotocol/sdk/server/stdio.js';
-import { loadConfig } from './config.js';
+import { describeConfigProblem, readConfig } from './config.js';
 import { createDefaultDeps } from './deps.js';
 import { createServer } from './server.js';
 
 /** Connects the server to stdin/stdout. stdout carries only the protocol; diagnostics go to stderr. */
 export async function runStdioServer(): Promise<void> {
-  const deps = createDefaultDeps(loadConfig(process.env), process.env);
+  // A bad setting must not stop the server: it is named on stderr (the client's server log) and its default used.
+  const { config, problems } = readConfig(process.env);
+  for (const problem of problems) process.stderr.write(`docker-image-builder: ${describeConfigProblem(problem)}\n`);
+  const deps = createDefaultDeps(config, process.env);
   const server = createServer(deps);
   const transport = new StdioServerTransport();
   // Builds run in worker processes of their own: a client that closes, or a server that stops, leaves them running,

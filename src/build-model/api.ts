@@ -20,6 +20,8 @@ export interface BuildOptions {
   pull: boolean;
   labels: Record<string, string>;
   writeFixes: boolean;
+  /** With writeFixes: also write files without write permission. */
+  forceWrite?: boolean;
   timeoutSeconds: number;
 }
 
@@ -34,6 +36,13 @@ export interface BuildImageParams extends BuildOptions {
   region?: string;
   codebuildProject: string;
   s3Bucket?: string;
+}
+
+/** Recent builds, and the ones whose record is damaged (so none vanishes unseen). */
+export interface BuildListing {
+  /** Newest first. */
+  records: BuildRecord[];
+  damaged: { build_id: string; file: string; problem: string }[];
 }
 
 /** Why a build cannot start, with the next step (an expected failure, not a bug). */
@@ -58,7 +67,7 @@ export interface BuildsApi {
   waitForChange(buildId: string, timeoutMs: number, signal?: AbortSignal): Promise<BuildRecord | undefined>;
   waitForEnd(buildId: string, timeoutMs: number, signal?: AbortSignal): Promise<BuildRecord | undefined>;
   cancel(buildId: string): Promise<boolean>;
-  list(limit: number): Promise<BuildRecord[]>;
+  list(limit: number): Promise<BuildListing>;
   logTail(record: BuildRecord, lines: number): Promise<string[]>;
   /**
    * Follows one build's events from its first; returns the function that stops following, which resolves once no

@@ -1,11 +1,12 @@
 import { EventEmitter } from 'node:events';
 import path from 'node:path';
-import type { BuildPorts, BuildRequest, BuildTarget } from '../build-model/attempt.js';
+import type { BuildPorts, BuildRequest, BuildTarget, PreparedSources } from '../build-model/attempt.js';
 import type { BuildEvent } from '../build-model/events.js';
 import type { BuildError, BuildRecord } from '../build-model/record-schema.js';
 import { currentProcessIdentity, type ProcessIdentity } from './process-identity.js';
 import type { SmokeResult } from '../build-model/smoke-schema.js';
 import type { BuildRecordStore } from './record-store.js';
+import { ContextWriteError } from '../util/context-write.js';
 
 export interface BuildServiceDeps {
   store: BuildRecordStore;
@@ -242,11 +243,12 @@ export class BuildService {
         if (outcome.success) {
           const info = await ports.imageInfo(request.imageRef);
           // Only fixes that produced a working build are worth putting into the user's files.
-          const written = request.writeFixes ? await ports.writeFixes(request, prepared) : undefined;
+          const fixes = request.writeFixes ? await writeFixesOrWarn(ports, request, prepared) : {};
           await this.update(record, {
             image_id: info.id ?? outcome.imageId,
             image_size_bytes: info.sizeBytes,
-            ...(written && written.length > 0 ? { written_fixes: written } : {}),
+            ...(fixes.written && fixes.written.length > 0 ? { written_fixes: fixes.written } : {}),
+            ...(fixes.warning ? { warnings: [...(record.warnings ?? []), fixes.warning] } : {}),
           });
           if (!request.smokeTest) return await finish({ status: 'succeeded' });
           await this.update(record, {
@@ -334,6 +336,26 @@ export class BuildService {
 }
 
 /** The error of a failed smoke test when no diagnosis port is wired. */
+/**
+ * write_fixes after a good build. A file that cannot be written (read-only, a link out of the context, a full disk)
+ * leaves the build succeeded: the reply warns, names the fixed copy the build used, and says what to do.
+ */
+async function writeFixesOrWarn(
+  ports: BuildPorts,
+  request: BuildRequest,
+  prepared: PreparedSources,
+): Promise<{ written?: { file: string; backup: string }[]; warning?: string }> {
+  try {
+    return { written: await ports.writeFixes(request, prepared) };
+  } catch (error) {
+    if (!(error instanceof ContextWriteError)) throw error;
+    const copy = path.join(prepared.contextDir, error.file);
+    return {
+      warning: `write_fixes: ${error.message}. The build used the fixed copy ${copy}. ${error.nextStep}`,
+    };
+  }
+}
+
 function smokeFailedError(smoke: SmokeResult): BuildError {
   const failed = smoke.checks.filter((check) => check.status === 'failed');
   return {

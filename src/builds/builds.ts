@@ -10,7 +10,7 @@ import type { CommandRunner } from '../util/command-runner.js';
 import { contextPath, outsideContextError } from '../util/context-path.js';
 import { InputError } from '../util/errors.js';
 import { readLogTail } from '../util/log-tail.js';
-import type { BuildImageParams, BuildRefusal, BuildsApi } from '../build-model/api.js';
+import type { BuildImageParams, BuildListing, BuildRefusal, BuildsApi } from '../build-model/api.js';
 import type { BuildRequest } from '../build-model/attempt.js';
 import { TERMINAL_STATUSES } from '../build-model/record-schema.js';
 import { removeSmokeContainers } from '../smoke/smoke-tester.js';
@@ -29,6 +29,13 @@ import { DockerClient, dockerInvocationFor } from '../docker/client.js';
 import { ExecaProcessSpawner } from '../docker/process-spawner.js';
 import type { BuildRecord } from '../build-model/record-schema.js';
 import { BuildRecordStore, interruptedRecord } from './record-store.js';
+
+async function exists(file: string): Promise<boolean> {
+  return stat(file).then(
+    () => true,
+    () => false,
+  );
+}
 
 export interface BuildsDeps {
   config: Config;
@@ -350,7 +357,7 @@ export class Builds implements BuildsApi {
   async get(buildId: string): Promise<BuildRecord | undefined> {
     const record = await this.load(buildId);
     if (record || !buildId.includes(':')) return record;
-    const owner = (await this.store.list(200)).find((candidate) =>
+    const owner = (await this.store.list(200)).records.find((candidate) =>
       candidate.attempts.some((attempt) => attempt.codebuild_build_id === buildId),
     );
     return owner && this.load(owner.build_id);
@@ -468,12 +475,20 @@ export class Builds implements BuildsApi {
     return true;
   }
 
-  list(limit: number): Promise<BuildRecord[]> {
+  list(limit: number): Promise<BuildListing> {
     return this.store.list(limit, (id) => this.load(id));
   }
 
-  logTail(record: BuildRecord, lines: number): Promise<string[]> {
-    return readLogTail(record.log_file, lines);
+  /** The log's last lines; a log that should exist but is missing or unreadable is said in one line, not hidden. */
+  async logTail(record: BuildRecord, lines: number): Promise<string[]> {
+    try {
+      const tail = await readLogTail(record.log_file, lines);
+      if (tail.length > 0 || lines <= 0 || record.status === 'queued' || (await exists(record.log_file))) return tail;
+      return [`[docker-image-builder] the log file ${record.log_file} is missing (deleted, or never written).`];
+    } catch (error) {
+      const code = (error as NodeJS.ErrnoException).code ?? String(error);
+      return [`[docker-image-builder] the log file ${record.log_file} cannot be read (${code}).`];
+    }
   }
 
   /**

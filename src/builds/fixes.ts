@@ -6,7 +6,7 @@ import { diagnoseBuildLog } from '../diagnosis/diagnose.js';
 import type { Diagnosis } from '../diagnosis/types.js';
 import { analyzeSources } from '../dockerfile/analyze.js';
 import { planRepin } from '../dockerfile/repin.js';
-import { replaceWithBackup } from '../util/atomic-write.js';
+import { writeIntoContext } from '../util/context-write.js';
 import { contextPath, contextPathSync, outsideContextError } from '../util/context-path.js';
 import { applyTextEdits, type TextEdit } from '../util/text-edits.js';
 import type { AttemptOutcome, BuildRequest, FailurePlan, PreparedSources } from '../build-model/attempt.js';
@@ -265,7 +265,10 @@ export async function planAfterFailure(
   return { error, retry: { fixes: planned.fixes, prepared: await materialize(request, workDir, fixedTexts) } };
 }
 
-/** write_fixes: puts the fixed texts into the user's files, each atomically after a backup copy. */
+/**
+ * write_fixes: puts the fixed texts into the user's files, each through symlinks to its target inside the context,
+ * atomically after a backup copy. Throws a ContextWriteError for the first file that cannot be written.
+ */
 export async function writeFixesToContext(
   request: BuildRequest,
   prepared: PreparedSources,
@@ -273,9 +276,8 @@ export async function writeFixesToContext(
   const written: { file: string; backup: string }[] = [];
   for (const [file, text] of Object.entries(prepared.fixedTexts)) {
     const target = path.join(request.contextDir, file);
-    if ((await readFile(target, 'utf8')) === text) continue;
-    const backup = await replaceWithBackup(target, text);
-    written.push({ file, backup: path.relative(request.contextDir, backup) });
+    if ((await readFile(target, 'utf8').catch(() => undefined)) === text) continue;
+    written.push(await writeIntoContext(request.contextDir, file, text, { force: request.forceWrite }));
   }
   return written;
 }

@@ -1,8 +1,11 @@
 import { randomBytes } from 'node:crypto';
-import { mkdir, open, readdir, readFile, rm } from 'node:fs/promises';
+import { constants } from 'node:fs';
+import { access, mkdir, open, readdir, readFile, rm, stat } from 'node:fs/promises';
 import path from 'node:path';
 import { TERMINAL_STATUSES, buildRecordSchema, type BuildRecord } from '../build-model/record-schema.js';
 import { writeFileAtomic } from '../util/atomic-write.js';
+import { isInside } from '../util/context-path.js';
+import { DamagedRecordError, stateDirFailure } from './record-problems.js';
 import { buildJobSchema, type BuildJob } from './job.js';
 import { processIsAlive, type ProcessIdentity } from './process-identity.js';
 
@@ -13,6 +16,20 @@ const BUILD_ID_PATTERN = /^[A-Za-z0-9][A-Za-z0-9._:-]{0,127}$/;
  * a dead starter makes the build count as interrupted.
  */
 const QUEUED_GRACE_MS = 15_000;
+
+/** A build found on disk whose record cannot be used. */
+export interface DamagedRecord {
+  build_id: string;
+  file: string;
+  problem: string;
+}
+
+export interface RecordListing {
+  /** Newest first. */
+  records: BuildRecord[];
+  /** Builds whose record.json is damaged (not JSON, not a record, unreadable), so none vanishes unseen. */
+  damaged: DamagedRecord[];
+}
 
 export interface RecordStoreOptions {
   isAlive?: (identity: ProcessIdentity) => boolean;
@@ -62,21 +79,51 @@ export class BuildRecordStore {
   /** Creates the build's folder; returns the log file of the first attempt and the work folder for fixed files. */
   async prepare(buildId: string): Promise<{ logFile: string; workDir: string }> {
     const dir = this.dirOf(buildId);
-    await mkdir(path.join(dir, 'work'), { recursive: true });
+    await this.guard('Creating the build folder', () => mkdir(path.join(dir, 'work'), { recursive: true }));
     return { logFile: path.join(dir, 'attempt-1.log'), workDir: path.join(dir, 'work') };
   }
 
   async save(record: BuildRecord): Promise<void> {
     const dir = this.dirOf(record.build_id);
-    await mkdir(dir, { recursive: true });
-    await writeFileAtomic(path.join(dir, 'record.json'), `${JSON.stringify(record, null, 2)}\n`);
+    await this.guard('Saving the build record', async () => {
+      await mkdir(dir, { recursive: true });
+      await writeFileAtomic(path.join(dir, 'record.json'), `${JSON.stringify(record, null, 2)}\n`);
+    });
+  }
+
+  /** Runs a state-directory operation; a file-system error becomes an expected failure naming DIB_STATE_DIR. */
+  private async guard<T>(action: string, operation: () => Promise<T>): Promise<T> {
+    try {
+      return await operation();
+    } catch (error) {
+      if (typeof (error as NodeJS.ErrnoException).code !== 'string') throw error;
+      // A recursive mkdir reports ENOENT on a read-only file system; asking for write access gives the real errno.
+      const real =
+        (error as NodeJS.ErrnoException).code === 'ENOENT'
+          ? await access(this.stateDir, constants.W_OK).then(
+              () => error,
+              (accessError: unknown) => accessError,
+            )
+          : error;
+      throw stateDirFailure(this.stateDir, action, real);
+    }
+  }
+
+  /** True when the state directory exists but is not a usable directory (then no record can be read). */
+  private async stateDirBroken(): Promise<boolean> {
+    return stat(this.stateDir).then(
+      (info) => !info.isDirectory(),
+      (error: NodeJS.ErrnoException) => error.code !== 'ENOENT',
+    );
   }
 
   /** The job is readable by its owner only: build arguments may carry values the user would not show around. */
   async saveJob(job: BuildJob): Promise<void> {
     const dir = this.dirOf(job.buildId);
-    await mkdir(dir, { recursive: true });
-    await writeFileAtomic(path.join(dir, 'job.json'), `${JSON.stringify(job)}\n`, 0o600);
+    await this.guard('Saving the build job', async () => {
+      await mkdir(dir, { recursive: true });
+      await writeFileAtomic(path.join(dir, 'job.json'), `${JSON.stringify(job)}\n`, 0o600);
+    });
   }
 
   async loadJob(buildId: string): Promise<BuildJob> {
@@ -86,14 +133,29 @@ export class BuildRecordStore {
 
   /** The record as stored, without judging whether its worker still runs. */
   async loadRaw(buildId: string): Promise<BuildRecord | undefined> {
+    const dir = this.dirOf(buildId);
+    const file = path.join(dir, 'record.json');
     let text: string;
     try {
-      text = await readFile(path.join(this.dirOf(buildId), 'record.json'), 'utf8');
+      text = await readFile(file, 'utf8');
     } catch (error) {
-      if ((error as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
-      throw error;
+      const code = (error as NodeJS.ErrnoException).code;
+      if (code === 'ENOENT') return undefined;
+      if (code === 'ENOTDIR' || (await this.stateDirBroken()))
+        throw stateDirFailure(this.stateDir, 'Reading the build record', error);
+      throw DamagedRecordError.from(buildId, file, error);
     }
-    return buildRecordSchema.parse(JSON.parse(text));
+    let record: BuildRecord;
+    try {
+      record = buildRecordSchema.parse(JSON.parse(text));
+    } catch (error) {
+      throw DamagedRecordError.from(buildId, file, error);
+    }
+    // The record's paths are read back (log tails): one edited to point elsewhere must not expose that file.
+    if (record.build_id !== buildId || !isInside(dir, path.resolve(dir, record.log_file))) {
+      throw new DamagedRecordError(buildId, file, "its build_id or log_file does not belong to this build's folder");
+    }
+    return record;
   }
 
   /** True while a build that is not over still has a live worker (or a starter within its grace time). */
@@ -133,7 +195,7 @@ export class BuildRecordStore {
       return (await readdir(path.join(this.stateDir, 'builds'))).map((name) => decodeURIComponent(name));
     } catch (error) {
       if ((error as NodeJS.ErrnoException).code === 'ENOENT') return [];
-      throw error;
+      throw stateDirFailure(this.stateDir, 'Listing builds', error);
     }
   }
 
@@ -144,13 +206,23 @@ export class BuildRecordStore {
   async list(
     limit = 20,
     load: (buildId: string) => Promise<BuildRecord | undefined> = (id) => this.load(id),
-  ): Promise<BuildRecord[]> {
-    const ids = await this.ids();
-    const records = await Promise.all(ids.map((id) => load(id).catch(() => undefined)));
-    return records
+  ): Promise<RecordListing> {
+    const ids = (await this.ids()).filter((id) => BuildRecordStore.isValidId(id));
+    const damaged: DamagedRecord[] = [];
+    const loaded = await Promise.all(
+      ids.map((id) =>
+        load(id).catch((error: unknown) => {
+          if (!(error instanceof DamagedRecordError)) throw error;
+          damaged.push({ build_id: id, file: error.file, problem: error.problem });
+          return undefined;
+        }),
+      ),
+    );
+    const records = loaded
       .filter((record): record is BuildRecord => record !== undefined)
       .sort((a, b) => b.created_at.localeCompare(a.created_at))
       .slice(0, limit);
+    return { records, damaged: damaged.sort((a, b) => b.build_id.localeCompare(a.build_id)) };
   }
 }
 

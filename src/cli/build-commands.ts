@@ -29,6 +29,7 @@ export function seedResult(record: BuildRecord) {
     smoke: record.smoke,
     image_id: record.image_id,
     log_file: record.log_file,
+    ...(record.warnings?.length ? { warnings: record.warnings } : {}),
     next_step: nextStepFor(record),
   };
 }

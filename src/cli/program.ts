@@ -1,5 +1,5 @@
 import { Command, CommanderError } from 'commander';
-import { loadConfig } from '../config.js';
+import { defaultStateDir, describeConfigProblem, readConfig, type Config } from '../config.js';
 import { createDefaultDeps, environmentDeps } from '../deps.js';
 import { DEFAULT_CODEBUILD_PROJECT, DEFAULT_REGION } from '../environment/aws-probe.js';
 import { detectEnvironment } from '../environment/detect.js';
@@ -10,23 +10,43 @@ import { detectEnvironmentInputs, toDetectOptions } from '../inputs/detect-envir
 import { ExpectedFailure, InputError } from '../util/errors.js';
 import { SERVER_NAME, VERSION } from '../version.js';
 import { addBuildCommands } from './build-commands.js';
+import { writeCrashReport } from './crash-report.js';
 import { addDiagnoseCommand } from './diagnose-command.js';
 import { note, printAnalysis, printJson } from './output.js';
 
-/** Exit codes: 0 done, 1 the work found a problem (errors, not ready, build failed), 2 bad usage or input. */
+/**
+ * Exit codes (README "Exit codes"): 0 done, 1 the work found a problem (errors, not ready, build failed), 2 bad usage
+ * or input (options, arguments, DIB_* variables), 70 a bug in docker-image-builder (EX_SOFTWARE of sysexits.h).
+ */
 export const EXIT_OK = 0;
 export const EXIT_PROBLEM = 1;
 export const EXIT_USAGE = 2;
+export const EXIT_INTERNAL = 70;
+
+/** The settings for a CLI command; an unusable DIB_* variable is bad input, refused with its name. */
+function cliConfig(env: NodeJS.ProcessEnv): Config {
+  const { config, problems } = readConfig(env);
+  const [first] = problems;
+  if (first) {
+    throw new InputError(
+      first.variable,
+      `is ${first.value}, which is not usable`,
+      `Set it to ${first.expected}, or unset it.${problems.length > 1 ? ` Also: ${problems.slice(1).map(describeConfigProblem).join(' ')}` : ''}`,
+    );
+  }
+  return config;
+}
 
 export function buildProgram(setExitCode: (code: number) => void): Command {
   let created: ReturnType<typeof createDefaultDeps> | undefined;
-  const deps = () => (created ??= createDefaultDeps(loadConfig(process.env), process.env));
+  const deps = () => (created ??= createDefaultDeps(cliConfig(process.env), process.env));
   const program = new Command(SERVER_NAME)
     .description('Build container images reliably. With no command (or `serve`), runs the MCP server on stdio.')
     .version(VERSION)
     .exitOverride()
+    // Help and --version asked for go to stdout (`build --help | less`); usage errors and their help to stderr.
     .configureOutput({
-      writeOut: (text) => process.stderr.write(text),
+      writeOut: (text) => process.stdout.write(text),
       writeErr: (text) => process.stderr.write(text),
     });
 
@@ -127,6 +147,13 @@ export async function runCli(argv: string[]): Promise<number> {
       note(`error: ${error.message}\nnext: ${error.nextStep}`);
       return EXIT_PROBLEM;
     }
-    throw error;
+    // A bug: one line for the user, the stack in a report file for the maintainers.
+    const message = error instanceof Error ? error.message : String(error);
+    const report = writeCrashReport(error, argv, defaultStateDir(process.env));
+    note(
+      `internal error (a bug in docker-image-builder): ${message.split('\n')[0]}` +
+        (report ? `\nreport: ${report} (please attach it to an issue)` : ''),
+    );
+    return EXIT_INTERNAL;
   }
 }

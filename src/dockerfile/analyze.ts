@@ -1,7 +1,8 @@
 import { readFileSync, realpathSync, statSync } from 'node:fs';
 import path from 'node:path';
 import { driverMinFor, parseGpuTarget, type ParsedGpu } from '../compat/index.js';
-import { replaceWithBackup } from '../util/atomic-write.js';
+import { ContextWriteError, writeIntoContext } from '../util/context-write.js';
+import { ExpectedFailure } from '../util/errors.js';
 import { contextPathSync, isInside, outsideContextError } from '../util/context-path.js';
 import { InputError } from '../util/errors.js';
 import { applyTextEdits, unifiedDiff, type TextEdit } from '../util/text-edits.js';
@@ -35,6 +36,8 @@ export interface AnalyzeOptions {
   fix?: boolean;
   /** Write fixed files back (atomically, with a .bak backup). Implies fix. */
   write?: boolean;
+  /** With `write`: also write files that have no write permission. */
+  forceWrite?: boolean;
 }
 
 const MAX_FINDINGS = 200;
@@ -440,8 +443,18 @@ export async function analyzeDockerfile(options: AnalyzeOptions): Promise<Analys
     for (const file of result.fixed.files) {
       const absolute = path.resolve(context, file.file);
       if (!insideContext(context, absolute)) continue;
-      const backup = await replaceWithBackup(absolute, file.new_text);
-      result.written.push({ file: file.file, backup: path.relative(context, backup).split(path.sep).join('/') });
+      try {
+        result.written.push(await writeIntoContext(context, file.file, file.new_text, { force: options.forceWrite }));
+      } catch (error) {
+        if (!(error instanceof ContextWriteError)) throw error;
+        const done = result.written.map((written) => written.file);
+        throw new ExpectedFailure({
+          kind: 'file-not-written',
+          message: `${error.message}${done.length > 0 ? `; already written: ${done.join(', ')}` : '; nothing was written'}`,
+          nextStep: `${error.nextStep} Without write, analyze_dockerfile with fix returns the fixed texts and diffs.`,
+          ...(error.code ? { code: error.code } : {}),
+        });
+      }
     }
   }
   return result;

@@ -23,6 +23,11 @@ export const analyzeDockerfileInputs = defineInputs('analyze_dockerfile', 'analy
     description: 'Write the fixes into the files (implies fix), atomically, each after a .bak backup.',
     cli: { flag: '--write', help: 'write the fixes into the files (atomically, with a .bak backup)' },
   }),
+  force_write: bool({
+    default: false,
+    description: 'With write: also write files that are read-only (no write permission); refused otherwise.',
+    cli: { flag: '--force-write', help: 'with --write, also write read-only files' },
+  }),
 });
 
 export type AnalyzeDockerfileInput = InputOf<typeof analyzeDockerfileInputs>;
@@ -37,5 +42,6 @@ export function toAnalyzeOptions(input: AnalyzeDockerfileInput) {
     baseImage: input.base_image,
     fix: input.fix,
     write: input.write,
+    forceWrite: input.force_write,
   };
 }

@@ -130,6 +130,12 @@ export const buildImageInputs = defineInputs('build_image', 'build', {
     description: 'Also write the fixes into your Dockerfile and requirement files (atomically, with a .bak backup).',
     cli: { flag: '--write-fixes', help: 'write fixes into your files (atomically, with a backup)' },
   }),
+  force_write: bool({
+    default: false,
+    description:
+      'With write_fixes: also write files that are read-only (no write permission); otherwise they are left as they are and the build says so.',
+    cli: { flag: '--force-write', help: 'with --write-fixes, also write read-only files' },
+  }),
   region: text({
     min: 1,
     description: 'AWS region, used when the build would go to CodeBuild.',
@@ -192,6 +198,7 @@ export function toBuildImageParams(input: BuildImageInput): BuildImageParams {
     pull: input.pull,
     labels: input.labels,
     writeFixes: input.write_fixes,
+    forceWrite: input.force_write,
     timeoutSeconds: input.timeout,
     region: input.region,
     codebuildProject: input.codebuild_project,

@@ -22,11 +22,22 @@ export function listBuildsTool(builds: () => Promise<BuildsApi>) {
     description:
       'Lists recent builds on this machine, newest first, with their status, so an agent can find a build_id again.',
     inputSchema: listBuildsInputs.schema,
-    outputSchema: { builds: z.array(buildSummarySchema).describe('Recent builds, newest first.') },
+    outputSchema: {
+      builds: z.array(buildSummarySchema).describe('Recent builds, newest first.'),
+      damaged: z
+        .array(
+          z.object({
+            build_id: z.string().describe('The build whose record cannot be read.'),
+            file: z.string().describe('The damaged file.'),
+            problem: z.string().describe('What is wrong with it.'),
+          }),
+        )
+        .describe('Builds found whose record.json is damaged; their logs may still be in the same folder.'),
+    },
     annotations: { readOnlyHint: true, idempotentHint: true, openWorldHint: false, destructiveHint: false },
     async handler(input) {
       const api = await builds();
-      const records = await api.list(input.limit);
+      const { records, damaged } = await api.list(input.limit);
       const summaries = records.map((record) => ({
         build_id: record.build_id,
         status: record.status,
@@ -37,10 +48,12 @@ export function listBuildsTool(builds: () => Promise<BuildsApi>) {
         attempts: record.attempt,
         context: record.context,
       }));
-      const text = summaries.length
-        ? summaries.map((b) => `${b.build_id} ${b.status} ${b.image_name}`).join('\n')
-        : 'No builds yet.';
-      return { structured: { builds: summaries }, summary: text };
+      const lines = summaries.map((b) => `${b.build_id} ${b.status} ${b.image_name}`);
+      for (const entry of damaged) lines.push(`${entry.build_id} DAMAGED: ${entry.file}: ${entry.problem}`);
+      return {
+        structured: { builds: summaries, damaged },
+        summary: lines.length ? lines.join('\n') : 'No builds yet.',
+      };
     },
   });
 }

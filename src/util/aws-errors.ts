@@ -89,7 +89,10 @@ function facts(error: unknown): Facts {
   };
 }
 
-function classify(f: Facts): FailureKind {
+/** The kinds an AWS failure can have. */
+type AwsFailureKind = Exclude<FailureKind, 'file-not-written' | 'state-dir' | 'no-space' | 'damaged-record'>;
+
+function classify(f: Facts): AwsFailureKind {
   if (f.name === 'AbortError' || f.name === 'RequestAbortedError') return 'cancelled';
   if (CREDENTIALS.test(f.name)) return 'aws-credentials';
   if (PERMISSIONS.test(f.name) || (f.status === 403 && !f.unreadable)) return 'aws-permissions';
@@ -106,7 +109,7 @@ function classify(f: Facts): FailureKind {
   return 'aws-rejected';
 }
 
-function describeKind(kind: FailureKind, call: AwsCall, f: Facts): { message: string; nextStep: string } {
+function describeKind(kind: AwsFailureKind, call: AwsCall, f: Facts): { message: string; nextStep: string } {
   const what = `${call.service} ${call.operation}`;
   const on = call.resource === undefined ? '' : ` on ${call.resource}`;
   const status = f.status === undefined || f.status < 300 ? '' : `, HTTP ${f.status}`;

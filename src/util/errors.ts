@@ -45,6 +45,14 @@ export type FailureKind =
   | 'aws-unexpected-response'
   /** AWS refused the request for another reason (its message says why). */
   | 'aws-rejected'
+  /** The state directory (DIB_STATE_DIR) cannot be used: not a directory, read-only, unreadable. */
+  | 'state-dir'
+  /** The disk holding the state directory is full. */
+  | 'no-space'
+  /** One build's record file is damaged (not JSON, not a record, unreadable). */
+  | 'damaged-record'
+  /** A fix could not be written into the user's file (read-only, outside the context, disk full, …). */
+  | 'file-not-written'
   /** The caller cancelled. */
   | 'cancelled';
 

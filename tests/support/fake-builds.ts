@@ -1,5 +1,11 @@
 import { EventEmitter } from 'node:events';
-import type { BuildImageParams, BuildProgressState, BuildRefusal, BuildsApi } from '../../src/build-model/api.js';
+import type {
+  BuildImageParams,
+  BuildListing,
+  BuildProgressState,
+  BuildRefusal,
+  BuildsApi,
+} from '../../src/build-model/api.js';
 import type { BuildEvent } from '../../src/build-model/events.js';
 import type { BuildRecord } from '../../src/build-model/record-schema.js';
 import type { SmokeResult, SmokeTestInput } from '../../src/build-model/smoke-schema.js';
@@ -265,11 +271,12 @@ export class FakeBuilds implements BuildsApi {
     return true;
   }
 
-  async list(limit: number): Promise<BuildRecord[]> {
-    return [...this.records.values()]
+  async list(limit: number): Promise<BuildListing> {
+    const records = [...this.records.values()]
       .sort((a, b) => b.created_at.localeCompare(a.created_at))
       .slice(0, limit)
       .map((record) => structuredClone(record));
+    return { records, damaged: [] };
   }
 
   async logTail(record: BuildRecord, lines: number): Promise<string[]> {
