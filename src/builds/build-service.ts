@@ -335,7 +335,6 @@ export class BuildService {
   }
 }
 
-/** The error of a failed smoke test when no diagnosis port is wired. */
 /**
  * write_fixes after a good build. A file that cannot be written (read-only, a link out of the context, a full disk)
  * leaves the build succeeded: the reply warns, names the fixed copy the build used, and says what to do.
@@ -356,6 +355,7 @@ async function writeFixesOrWarn(
   }
 }
 
+/** The error of a failed smoke test when no diagnosis port is wired. */
 function smokeFailedError(smoke: SmokeResult): BuildError {
   const failed = smoke.checks.filter((check) => check.status === 'failed');
   return {

@@ -9,6 +9,7 @@ import { SmokeTester } from '../smoke/smoke-tester.js';
 import type { CommandRunner } from '../util/command-runner.js';
 import { contextPath, outsideContextError } from '../util/context-path.js';
 import { InputError } from '../util/errors.js';
+import { pathExists } from '../util/atomic-write.js';
 import { readLogTail } from '../util/log-tail.js';
 import type { BuildImageParams, BuildListing, BuildRefusal, BuildsApi } from '../build-model/api.js';
 import type { BuildRequest } from '../build-model/attempt.js';
@@ -29,13 +30,6 @@ import { DockerClient, dockerInvocationFor } from '../docker/client.js';
 import { ExecaProcessSpawner } from '../docker/process-spawner.js';
 import type { BuildRecord } from '../build-model/record-schema.js';
 import { BuildRecordStore, interruptedRecord } from './record-store.js';
-
-async function exists(file: string): Promise<boolean> {
-  return stat(file).then(
-    () => true,
-    () => false,
-  );
-}
 
 export interface BuildsDeps {
   config: Config;
@@ -483,7 +477,8 @@ export class Builds implements BuildsApi {
   async logTail(record: BuildRecord, lines: number): Promise<string[]> {
     try {
       const tail = await readLogTail(record.log_file, lines);
-      if (tail.length > 0 || lines <= 0 || record.status === 'queued' || (await exists(record.log_file))) return tail;
+      if (tail.length > 0 || lines <= 0 || record.status === 'queued' || (await pathExists(record.log_file)))
+        return tail;
       return [`[docker-image-builder] the log file ${record.log_file} is missing (deleted, or never written).`];
     } catch (error) {
       const code = (error as NodeJS.ErrnoException).code ?? String(error);

@@ -17,7 +17,8 @@ export async function writeFileAtomic(file: string, content: string, mode = 0o64
   }
 }
 
-async function exists(file: string): Promise<boolean> {
+/** True when something exists at the path. */
+export async function pathExists(file: string): Promise<boolean> {
   return access(file).then(
     () => true,
     () => false,
@@ -30,7 +31,7 @@ async function exists(file: string): Promise<boolean> {
  */
 export async function replaceWithBackup(file: string, content: string): Promise<string> {
   let backup = `${file}.bak`;
-  for (let index = 1; await exists(backup); index++) backup = `${file}.bak.${index}`;
+  for (let index = 1; await pathExists(backup); index++) backup = `${file}.bak.${index}`;
   await copyFile(file, backup);
   await writeFileAtomic(file, content, (await stat(file)).mode);
   return backup;
