@@ -390,6 +390,8 @@ export class Builds implements BuildsApi {
     try {
       // A record still queued names the process that started the worker, not a worker's own group: leave it be.
       if (raw.status !== 'queued') stopProcessGroup(raw.owner_pid);
+      // The docker client leads a group of its own, which a SIGKILL of the worker does not reach.
+      for (const child of await this.store.liveChildGroups(raw.build_id)) stopProcessGroup(child.pid);
       const job = await this.store.loadJob(raw.build_id).catch(() => undefined);
       if (job?.target.mode === 'local') {
         await removeSmokeContainers({

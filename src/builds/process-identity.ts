@@ -21,9 +21,13 @@ function startTicksOf(pid: number): string | undefined {
   }
 }
 
+export function identityOf(pid: number): ProcessIdentity {
+  const startTicks = startTicksOf(pid);
+  return startTicks === undefined ? { pid } : { pid, startTicks };
+}
+
 export function currentProcessIdentity(): ProcessIdentity {
-  const startTicks = startTicksOf(process.pid);
-  return startTicks === undefined ? { pid: process.pid } : { pid: process.pid, startTicks };
+  return identityOf(process.pid);
 }
 
 /** True while the process that was `identity` still runs (same pid and, where known, the same start time). */

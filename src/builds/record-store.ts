@@ -1,5 +1,5 @@
 import { randomBytes } from 'node:crypto';
-import { constants } from 'node:fs';
+import { appendFileSync, constants } from 'node:fs';
 import { access, mkdir, open, readdir, readFile, rm, stat } from 'node:fs/promises';
 import path from 'node:path';
 import { TERMINAL_STATUSES, buildRecordSchema, type BuildRecord } from '../build-model/record-schema.js';
@@ -7,7 +7,7 @@ import { writeFileAtomic } from '../util/atomic-write.js';
 import { isInside } from '../util/context-path.js';
 import { DamagedRecordError, stateDirFailure } from './record-problems.js';
 import { buildJobSchema, type BuildJob } from './job.js';
-import { processIsAlive, type ProcessIdentity } from './process-identity.js';
+import { identityOf, processIsAlive, type ProcessIdentity } from './process-identity.js';
 
 const BUILD_ID_PATTERN = /^[A-Za-z0-9][A-Za-z0-9._:-]{0,127}$/;
 
@@ -60,6 +60,39 @@ export class BuildRecordStore {
 
   eventLogFile(buildId: string): string {
     return path.join(this.dirOf(buildId), 'events.jsonl');
+  }
+
+  /**
+   * Notes a process group the build's worker started (its docker client leads one, so a signal reaches the buildx
+   * plugin too). The worker may die by SIGKILL; whoever sweeps up after it reads these. Written synchronously so the
+   * note exists before the group can outlive its worker.
+   */
+  noteChildGroup(buildId: string, pid: number): void {
+    try {
+      appendFileSync(path.join(this.dirOf(buildId), 'child-groups.jsonl'), `${JSON.stringify(identityOf(pid))}\n`);
+    } catch {
+      // Without the note a sweep still stops the worker's own group; the build itself goes on.
+    }
+  }
+
+  /** The process groups noted by noteChildGroup that still run (same pid and start time). */
+  async liveChildGroups(buildId: string): Promise<ProcessIdentity[]> {
+    const text = await readFile(path.join(this.dirOf(buildId), 'child-groups.jsonl'), 'utf8').catch(() => '');
+    const noted = text.split('\n').flatMap((line): ProcessIdentity[] => {
+      try {
+        const value = JSON.parse(line) as Partial<ProcessIdentity>;
+        if (!Number.isInteger(value.pid) || (value.pid ?? 0) <= 1) return [];
+        return [
+          {
+            pid: value.pid as number,
+            ...(typeof value.startTicks === 'string' ? { startTicks: value.startTicks } : {}),
+          },
+        ];
+      } catch {
+        return [];
+      }
+    });
+    return noted.filter((identity) => this.isAlive(identity));
   }
 
   workerLogFile(buildId: string): string {

@@ -3,7 +3,7 @@ import type { CodeBuildRunner } from '../codebuild/codebuild-runner.js';
 import type { Config } from '../config.js';
 import { DockerClient, type DockerInvocation } from '../docker/client.js';
 import { LocalDockerBuilder } from '../docker/local-builder.js';
-import { ExecaProcessSpawner } from '../docker/process-spawner.js';
+import { ExecaProcessSpawner, type ProcessSpawner } from '../docker/process-spawner.js';
 import { SmokeTester } from '../smoke/smoke-tester.js';
 import type { CommandRunner } from '../util/command-runner.js';
 import { codebuildPorts } from './codebuild-ports.js';
@@ -16,6 +16,8 @@ export interface TargetPortsDeps {
   runner: CommandRunner;
   /** Loaded on the CodeBuild path only: the AWS SDK stays out of local builds. */
   codebuildRunner: () => Promise<CodeBuildRunner>;
+  /** Starts the docker client; the worker's notes each group it starts so a sweep after its death can stop them. */
+  spawner: ProcessSpawner;
 }
 
 /** Smoke containers of a build carry its id in their run label, so a sweep after a crash finds exactly them. */
@@ -24,12 +26,16 @@ export function smokeRunIdFor(buildId: string): string {
 }
 
 /** The build's one Docker client, from the decision the starting process made. */
-export function dockerClientOf(invocation: DockerInvocation, runner: CommandRunner): DockerClient {
-  return new DockerClient(invocation, runner, new ExecaProcessSpawner());
+export function dockerClientOf(
+  invocation: DockerInvocation,
+  runner: CommandRunner,
+  spawner: ProcessSpawner = new ExecaProcessSpawner(),
+): DockerClient {
+  return new DockerClient(invocation, runner, spawner);
 }
 
 function localPorts(buildId: string, invocation: DockerInvocation, deps: TargetPortsDeps): BuildPorts {
-  const docker = dockerClientOf(invocation, deps.runner);
+  const docker = dockerClientOf(invocation, deps.runner, deps.spawner);
   const builder = new LocalDockerBuilder({ docker });
   const smokeTester = new SmokeTester({ docker, idGenerator: () => smokeRunIdFor(buildId) });
   return {

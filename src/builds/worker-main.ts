@@ -1,6 +1,7 @@
 import type { CodeBuildRunner } from '../codebuild/codebuild-runner.js';
 import { loadConfig } from '../config.js';
 import { DEFAULT_REGION } from '../environment/aws-probe.js';
+import { ExecaProcessSpawner } from '../docker/process-spawner.js';
 import { ExecaCommandRunner } from '../util/command-runner.js';
 import { BuildRecordStore } from './record-store.js';
 import { portsFor } from './target-ports.js';
@@ -19,9 +20,11 @@ export async function workerMain(buildId: string | undefined): Promise<number> {
     (codebuild ??= import('../codebuild/codebuild-runner.js').then(({ createCodeBuildRunner }) =>
       createCodeBuildRunner({ defaultRegion: DEFAULT_REGION }),
     ));
+  const store = new BuildRecordStore(config.stateDir);
+  const spawner = new ExecaProcessSpawner({ onStart: (pid) => store.noteChildGroup(buildId, pid) });
   const record = await runBuildWorker(buildId, {
-    store: new BuildRecordStore(config.stateDir),
-    ports: (id, target) => portsFor(id, target, { config, env: process.env, runner, codebuildRunner }),
+    store,
+    ports: (id, target) => portsFor(id, target, { config, env: process.env, runner, codebuildRunner, spawner }),
   });
   process.stderr.write(`docker-image-builder worker: build ${buildId} ended ${record.status}\n`);
   return 0;

@@ -31,7 +31,17 @@ export interface ProcessSpawner {
   spawn(command: string, args: readonly string[], options: SpawnOptions): SpawnedProcess;
 }
 
+export interface SpawnerHooks {
+  /**
+   * Told the pid of each program started (it leads its own process group), so a process that may die without
+   * warning can leave a note for whoever cleans up after it.
+   */
+  onStart?: (pid: number) => void;
+}
+
 export class ExecaProcessSpawner implements ProcessSpawner {
+  constructor(private readonly hooks: SpawnerHooks = {}) {}
+
   spawn(command: string, args: readonly string[], options: SpawnOptions): SpawnedProcess {
     // Own process group, so a kill also reaches helpers the client starts (e.g. the buildx plugin).
     const subprocess = execa(command, [...args], {
@@ -50,6 +60,7 @@ export class ExecaProcessSpawner implements ProcessSpawner {
       return new Promise<void>((resolve) => lines.once('close', resolve));
     });
     const pid = subprocess.pid;
+    if (pid !== undefined) this.hooks.onStart?.(pid);
     let running = true;
     const killGroup = (signal: NodeJS.Signals) => {
       if (!running || pid === undefined) return;

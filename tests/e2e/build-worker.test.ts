@@ -170,6 +170,9 @@ describe.skipIf(skipWithoutDocker)('builds outlive their callers (real Docker, M
     const owner = await server();
     const started = await startBuild(owner, { context, image_name: image, no_cache: true });
     for (let poll = 0; poll < 100 && dockerBuildProcessesFor(`${image}:latest`).length === 0; poll++) await sleep(100);
+    // Let the client print all it will until `sleep 120` ends: a client with nothing left to write never meets the
+    // broken pipe, so only the sweep can stop it (the case that once left it running).
+    await sleep(2000);
     const { owner_pid: workerPid } = (await status(owner, started.build_id)).record;
     expect(alive(workerPid)).toBe(true);
     process.kill(workerPid, 'SIGKILL');
