@@ -23,8 +23,8 @@ export interface DockerBuildOptions {
 }
 
 // Grammar of github.com/distribution/reference (name components, optional host[:port], optional tag).
-const NAME_COMPONENT = '[a-z0-9]+(?:(?:\\.|_|__|-+)[a-z0-9]+)*';
-const DOMAIN =
+export const NAME_COMPONENT = '[a-z0-9]+(?:(?:\\.|_|__|-+)[a-z0-9]+)*';
+export const DOMAIN =
   '(?:[a-zA-Z0-9](?:[a-zA-Z0-9-]*[a-zA-Z0-9])?(?:\\.[a-zA-Z0-9](?:[a-zA-Z0-9-]*[a-zA-Z0-9])?)*|\\[[0-9a-fA-F:]+\\])(?::[0-9]+)?';
 const IMAGE_REF = new RegExp(`^(?:${DOMAIN}/)?${NAME_COMPONENT}(?:/${NAME_COMPONENT})*(?::[\\w][\\w.-]{0,127})?$`);
 const BUILD_ARG_KEY = /^[A-Za-z_][A-Za-z0-9_]*$/;

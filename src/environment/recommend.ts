@@ -1,3 +1,4 @@
+import { shellLine } from '../util/quoted.js';
 import type { AwsStatus } from './aws-probe.js';
 import type { DockerStatus } from './docker-probe.js';
 
@@ -43,7 +44,7 @@ function codebuildProblems(aws: AwsStatus): string[] {
   const project = aws.codebuild_project;
   if (project.checked && project.exists === false) {
     steps.push(
-      `CodeBuild project not found: ${project.name}. Create it with \`docker-image-builder setup-codebuild --project-name ${project.name} --region ${aws.region.name}\`.`,
+      `CodeBuild project not found: ${project.name}. Create it with \`${shellLine('docker-image-builder', 'setup-codebuild', '--project-name', project.name, '--region', aws.region.name)}\`.`,
     );
   }
   return steps;

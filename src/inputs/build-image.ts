@@ -4,6 +4,7 @@ import { DEFAULT_CODEBUILD_PROJECT, DEFAULT_REGION } from '../environment/aws-pr
 import { defineInputs, type InputOf } from './define.js';
 import { bool, int, list, record, text } from './field.js';
 import { sourceFields } from './source-fields.js';
+import { patterns } from './patterns.js';
 
 /** Turns a folder name into a valid image name: lowercase, only [a-z0-9._-], starting with a letter or digit. */
 export function defaultImageName(contextDir: string): string {
@@ -20,12 +21,14 @@ export const buildImageInputs = defineInputs('build_image', 'build', {
   dockerfile: sourceFields.dockerfile,
   image_name: text({
     min: 1,
+    pattern: patterns.imageName,
     description: 'Image name without tag. Default: the context folder name made into a valid reference.',
     cli: { flag: '--image-name', value: '<name>', help: 'image name (default: the context folder name)' },
   }),
   image_tag: text({
     min: 1,
     max: 128,
+    pattern: patterns.imageTag,
     default: 'latest',
     description: 'Image tag.',
     cli: { flag: '--image-tag', value: '<tag>', help: 'image tag' },
@@ -52,6 +55,7 @@ export const buildImageInputs = defineInputs('build_image', 'build', {
   }),
   smoke_commands: list({
     maxItems: 20,
+    pattern: patterns.command,
     default: [],
     description: 'Extra shell commands the smoke test runs inside the image; each must exit 0.',
     cli: {
@@ -102,6 +106,7 @@ export const buildImageInputs = defineInputs('build_image', 'build', {
   build_args: sourceFields.build_args,
   target: text({
     min: 1,
+    pattern: patterns.stageName,
     description: 'Stage to build (--target).',
     cli: { flag: '--target', value: '<stage>', help: 'stage to build' },
   }),
@@ -138,6 +143,7 @@ export const buildImageInputs = defineInputs('build_image', 'build', {
   }),
   region: text({
     min: 1,
+    pattern: patterns.region,
     description: 'AWS region, used when the build would go to CodeBuild.',
     cli: {
       flag: '--region',
@@ -146,7 +152,9 @@ export const buildImageInputs = defineInputs('build_image', 'build', {
     },
   }),
   codebuild_project: text({
-    min: 1,
+    min: 2,
+    max: 255,
+    pattern: patterns.codebuildProject,
     default: DEFAULT_CODEBUILD_PROJECT,
     description: 'CodeBuild project, used when the build would go to CodeBuild.',
     cli: { flag: '--codebuild-project', value: '<name>', help: 'CodeBuild project' },
@@ -154,6 +162,7 @@ export const buildImageInputs = defineInputs('build_image', 'build', {
   s3_bucket: text({
     min: 3,
     max: 63,
+    pattern: patterns.s3Bucket,
     description:
       'S3 bucket for the CodeBuild source zip. Default: docker-image-builder-<account>-<region>, created when missing.',
     cli: {

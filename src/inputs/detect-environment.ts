@@ -2,10 +2,12 @@ import { DEFAULT_CODEBUILD_PROJECT, DEFAULT_REGION } from '../environment/aws-pr
 import type { DetectOptions } from '../environment/detect.js';
 import { defineInputs, type InputOf } from './define.js';
 import { bool, text } from './field.js';
+import { patterns } from './patterns.js';
 
 export const detectEnvironmentInputs = defineInputs('detect_environment', 'detect', {
   region: text({
     min: 1,
+    pattern: patterns.region,
     description: 'AWS region for CodeBuild. Default: AWS_REGION, AWS_DEFAULT_REGION, the profile, then us-west-2.',
     cli: {
       flag: '--region',
@@ -14,8 +16,9 @@ export const detectEnvironmentInputs = defineInputs('detect_environment', 'detec
     },
   }),
   codebuild_project: text({
-    min: 1,
+    min: 2,
     max: 255,
+    pattern: patterns.codebuildProject,
     default: DEFAULT_CODEBUILD_PROJECT,
     description: 'CodeBuild project whose existence to check.',
     cli: { flag: '--codebuild-project', value: '<name>', help: 'CodeBuild project to check' },

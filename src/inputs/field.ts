@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { quoted } from '../util/quoted.js';
 
 /**
  * One input field, described once for both surfaces: its type and limits as data, its default, the text an agent
@@ -157,13 +158,15 @@ export function oneOf<const V extends readonly [string, ...string[]], P extends 
   return field('enum', { values }, options, (error) => presence(z.enum(values, { error }), options) as never);
 }
 
-/** A list of non-empty strings; the CLI takes it as a repeatable flag. */
+/** A list of non-empty strings (each matching `pattern`, if given); the CLI takes it as a repeatable flag. */
 export function list<P extends Presence<string[]>>(
-  options: Pick<Limits, 'maxItems'> & Common & P,
+  options: Pick<Limits, 'maxItems' | 'pattern'> & Common & P,
 ): Field<Wrap<z.ZodArray<z.ZodString>, P>> {
-  const { maxItems } = options;
-  return field<Wrap<z.ZodArray<z.ZodString>, P>>('list', { maxItems, min: 1 }, options, (error) => {
-    let base = z.array(z.string({ error }).min(1), { error });
+  const { maxItems, pattern } = options;
+  return field<Wrap<z.ZodArray<z.ZodString>, P>>('list', { maxItems, min: 1, pattern }, options, (error) => {
+    let entry = z.string({ error }).min(1);
+    if (pattern) entry = entry.regex(pattern.regex);
+    let base = z.array(entry, { error });
     if (maxItems !== undefined) base = base.max(maxItems);
     return presence(base, options) as Wrap<z.ZodArray<z.ZodString>, P>;
   });
@@ -182,7 +185,7 @@ export function record<P extends Presence<Record<string, string>>>(
 }
 
 function show(value: unknown): string {
-  if (typeof value === 'string') return JSON.stringify(value);
+  if (typeof value === 'string') return quoted(value);
   if (value === undefined) return 'nothing';
   if (Array.isArray(value)) return `a list of ${value.length}`;
   if (value === null || typeof value !== 'object') return String(value);
@@ -271,7 +274,10 @@ export function describeIssue(
       return { problem: `must be one of ${spec.limits.values?.join(', ')}, not ${show(value)}`, hint };
     case 'invalid_format':
       return {
-        problem: `${show(value)} is not in the expected form`,
+        problem:
+          spec.kind === 'list'
+            ? `has an entry ${show(value)} that is not in the expected form`
+            : `${show(value)} is not in the expected form`,
         hint: spec.limits.pattern ? `${label}: ${spec.limits.pattern.looksLike}.` : hint,
       };
     default:

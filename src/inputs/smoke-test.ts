@@ -1,10 +1,12 @@
 import type { SmokeTestInput } from '../build-model/smoke-schema.js';
 import { defineInputs, type InputOf } from './define.js';
 import { bool, list, number, oneOf, text } from './field.js';
+import { patterns } from './patterns.js';
 
 export const smokeTestInputs = defineInputs('smoke_test', 'smoke-test', {
   image: text({
     min: 1,
+    pattern: patterns.imageReference,
     required: true,
     description:
       'Image to test, as a local reference (e.g. "fsdp:latest", the image_name returned by build_image) or an ' +
@@ -13,6 +15,7 @@ export const smokeTestInputs = defineInputs('smoke_test', 'smoke-test', {
   }),
   commands: list({
     maxItems: 20,
+    pattern: patterns.command,
     description:
       'Extra shell commands to run inside the image, each in its own container with `sh -c`; each must exit 0. ' +
       'Example: ["python3 -c \\"import transformers\\"", "test -f /opt/app/train.py"].',

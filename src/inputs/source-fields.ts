@@ -1,15 +1,18 @@
 import { record, text } from './field.js';
+import { patterns } from './patterns.js';
 
 /** The fields that name a Dockerfile and its context, shared by analyze_dockerfile/`analyze` and build_image/`build`. */
 export const sourceFields = {
   context: text({
     min: 1,
+    pattern: patterns.path,
     default: '.',
     description: 'Build context directory (absolute, or relative to the server working directory).',
     cli: { flag: '--context', value: '<dir>', help: 'build context path' },
   }),
   dockerfile: text({
     min: 1,
+    pattern: patterns.path,
     default: 'Dockerfile',
     description: 'Dockerfile path relative to the context.',
     cli: { flag: '--dockerfile', value: '<path>', help: 'Dockerfile path relative to the context' },
@@ -22,6 +25,7 @@ export const sourceFields = {
   }),
   base_image: text({
     min: 1,
+    pattern: patterns.imageReference,
     description:
       'Replace the base image of the final stage (the seed --base-image), e.g. a local image with the same stack.',
     cli: { flag: '--base-image', value: '<image>', help: 'override the base image of the final stage' },

@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { MAX_LOG_CHARS } from '../diagnosis/limits.js';
+import { diagnoseBuildLogInputs } from '../inputs/diagnose-build-log.js';
 import { defineTool } from './tool.js';
 
 const LOG_FORMS = [
@@ -38,31 +38,7 @@ export function diagnoseBuildLogTool() {
       'apt (NVIDIA key, tzdata, missing packages), base images, Docker itself, and runtime errors (torchvision ops, no kernel image, driver, ' +
       '/dev/shm, libGL, NumPy 2). Reads any common form: legacy or BuildKit output, error summaries, buildx rawjson, docker compose, ' +
       'GitHub Actions and CodeBuild logs, pasted fragments. With the Dockerfile it names the failing line and gives edits. Reads only.',
-    // Strict, like every tool's inputs: an unknown field is refused by name rather than ignored.
-    inputSchema: z.strictObject({
-      log: z
-        .string()
-        .min(1)
-        .max(MAX_LOG_CHARS)
-        .optional()
-        .describe('The log text: a build log, docker run output or a pasted fragment. Give this or log_file.'),
-      log_file: z
-        .string()
-        .min(1)
-        .optional()
-        .describe(
-          'Path of a log file to read instead (e.g. log_file from build_image); large files are read from the end.',
-        ),
-      dockerfile: z
-        .string()
-        .min(1)
-        .max(1_000_000)
-        .optional()
-        .describe(
-          'The Dockerfile text, to map the failure to its line and compute edits. Give this or dockerfile_path.',
-        ),
-      dockerfile_path: z.string().min(1).optional().describe('Path of the Dockerfile to read instead of dockerfile.'),
-    }),
+    inputSchema: diagnoseBuildLogInputs.schema,
     outputSchema: {
       diagnoses: z.array(diagnosisSchema).describe('Most likely root cause first; empty when the log shows a success.'),
       log_forms: z

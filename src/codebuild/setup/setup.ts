@@ -16,6 +16,7 @@ import type { ComputeType, EnvironmentType, Project } from '@aws-sdk/client-code
 import { createHash } from 'node:crypto';
 import { awsErrorName, describeAwsError, unexpectedAwsAnswer, type AwsService } from '../../util/aws-errors.js';
 import { ExpectedFailure, InputError } from '../../util/errors.js';
+import { shellLine } from '../../util/quoted.js';
 import type { AwsClients } from '../clients.js';
 import { withDeadline } from '../clients.js';
 import { CONTEXT_KEY_PREFIX, defaultBucketName, ensureBucket } from '../s3-upload.js';
@@ -134,7 +135,7 @@ function defaultRoleName(project: string): string {
 
 /** The setup command the "project not found" message points at. */
 export function setupCommand(project: string, region: string): string {
-  return `docker-image-builder setup-codebuild --project-name ${project} --region ${region}`;
+  return shellLine('docker-image-builder', 'setup-codebuild', '--project-name', project, '--region', region);
 }
 
 function validate(options: SetupOptions): void {

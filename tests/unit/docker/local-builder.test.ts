@@ -240,19 +240,25 @@ describe('LocalDockerBuilder.build', () => {
   it('escalates to SIGKILL when the client ignores SIGTERM', async () => {
     let finish: (exit: ProcessExit) => void = () => {};
     const kills: NodeJS.Signals[] = [];
+    let spawned: () => void = () => {};
+    const started = new Promise<void>((resolve) => (spawned = resolve));
     const stubborn: ProcessSpawner = {
-      spawn: () => ({
-        pid: 1,
-        exited: new Promise<ProcessExit>((resolve) => (finish = resolve)),
-        kill: (signal) => {
-          kills.push(signal);
-          if (signal === 'SIGKILL') finish({ signal: 'SIGKILL' });
-        },
-      }),
+      spawn: () => (
+        spawned(),
+        {
+          pid: 1,
+          exited: new Promise<ProcessExit>((resolve) => (finish = resolve)),
+          kill: (signal) => {
+            kills.push(signal);
+            if (signal === 'SIGKILL') finish({ signal: 'SIGKILL' });
+          },
+        }
+      ),
     };
     const controller = new AbortController();
     const pending = builderWith(stubborn).build(options(), { signal: controller.signal });
-    await new Promise((resolve) => setTimeout(resolve, 10));
+    // Abort once docker runs (a fixed wait raced the build's set-up under load and aborted before the spawn).
+    await started;
     controller.abort();
     const result = await pending;
     expect(kills).toEqual(['SIGTERM', 'SIGKILL']);
