@@ -241,11 +241,14 @@ export class BuildService {
         });
         if (outcome.cancelled || signal.aborted) return await finish({ status: 'cancelled', error: cancelledError() });
         if (outcome.success) {
-          const info = await ports.imageInfo(request.imageRef);
+          // Verdicts go by the image this attempt built (its id), never by name:tag, which another build of the
+          // same tag may have moved by the time the smoke test runs.
+          const info = await ports.imageInfo(outcome.imageId ?? request.imageRef);
+          const builtImage = outcome.imageId ?? info.id ?? request.imageRef;
           // Only fixes that produced a working build are worth putting into the user's files.
           const fixes = request.writeFixes ? await writeFixesOrWarn(ports, request, prepared) : {};
           await this.update(record, {
-            image_id: info.id ?? outcome.imageId,
+            image_id: outcome.imageId ?? info.id,
             image_size_bytes: info.sizeBytes,
             ...(fixes.written && fixes.written.length > 0 ? { written_fixes: fixes.written } : {}),
             ...(fixes.warning ? { warnings: [...(record.warnings ?? []), fixes.warning] } : {}),
@@ -255,7 +258,7 @@ export class BuildService {
             phase: 'smoke-testing',
             progress: { ...record.progress, message: 'smoke testing' },
           });
-          const smoke = await ports.smokeTest(request, request.imageRef, signal);
+          const smoke = await ports.smokeTest(request, builtImage, signal);
           if (signal.aborted) return await finish({ status: 'cancelled', smoke, error: cancelledError() });
           if (smoke.passed) return await finish({ status: 'succeeded', smoke });
           const smokePlan = ports.planAfterSmokeFailure
