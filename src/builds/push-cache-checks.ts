@@ -2,7 +2,7 @@
 // caches need BuildKit, a local build, and (for exports other than inline) a builder whose driver can export them.
 import type { BuildRefusal } from '../build-model/api.js';
 import type { BuildRequest } from '../build-model/attempt.js';
-import { cacheExportProblem, probeCacheSupport } from '../docker/cache-args.js';
+import { cacheExportProblem, parseCacheSpec, probeCacheSupport } from '../docker/cache-args.js';
 import type { DockerClient } from '../docker/client.js';
 import { registryHostOf } from '../docker/push.js';
 import { InputError } from '../util/errors.js';
@@ -49,7 +49,8 @@ export async function targetProblem(
       nextSteps: ['Install the buildx plugin (docker-buildx) so `docker build` uses BuildKit, then build again.'],
     };
   }
-  if (!request.cacheTo?.length) return undefined;
+  // Inline cache works on every BuildKit builder: only other exports need the driver.
+  if (!request.cacheTo?.some((spec) => parseCacheSpec(spec, 'to').type !== 'inline')) return undefined;
   const problem = cacheExportProblem(request.cacheTo, await probeCacheSupport(docker()));
   return problem && { refused: true, mode: 'local', ...problem };
 }

@@ -11,7 +11,7 @@ import type { EventLine } from '../../src/builds/event-log.js';
 import { makeContext, tempDir } from '../support/build-fixtures.js';
 import { TEST_BASE_IMAGE } from '../support/docker.js';
 import { engines, ready, type Engine } from '../support/engines.js';
-import { builtServer } from '../support/mcp-client.js';
+import { builtServer, startServer } from '../support/mcp-client.js';
 
 interface CliBuild {
   success: boolean;
@@ -131,6 +131,41 @@ describe.each(engines('registry'))('$title', (engine) => {
       expect(landed.tags).toEqual(['v1']);
       expect(landed.digest).toBe(output.push?.digest);
       expect(output.next_step).toContain(`@${output.push?.digest}`);
+    });
+
+    it('build_image over MCP pushes after the smoke test; the record and the registry agree', async () => {
+      const name = `dib-e2e/mcp-${run}`;
+      const ref = `${engine.registry!.open}/${name}:v1`;
+      images.push(ref);
+      const server = await startServer({ ...engine.env, DIB_STATE_DIR: stateDir });
+      try {
+        const result = await server.client.callTool(
+          {
+            name: 'build_image',
+            arguments: {
+              context,
+              image_name: `${engine.registry!.open}/${name}`,
+              image_tag: 'v1',
+              base_image: TEST_BASE_IMAGE,
+              smoke_commands: ['grep -q "push run" /run.txt'],
+              push: true,
+            },
+          },
+          undefined,
+          { timeout: 300_000, resetTimeoutOnProgress: true },
+        );
+        const data = result.structuredContent as unknown as {
+          success: boolean;
+          record: CliBuild & { smoke?: { passed: boolean } };
+        };
+        expect(result.isError, JSON.stringify(data)).toBeFalsy();
+        expect(data.success).toBe(true);
+        expect(data.record.smoke?.passed).toBe(true);
+        expect(data.record.push).toMatchObject({ ref, pushed: true });
+        expect(registryState(engine, engine.registry!.open, name, 'v1').digest).toBe(data.record.push?.digest);
+      } finally {
+        await server.close();
+      }
     });
 
     it('fails clearly on the login registry without a login, keeping the image; pushes with one', async () => {

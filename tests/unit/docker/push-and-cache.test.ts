@@ -2,7 +2,7 @@ import { mkdtemp, readFile, readlink, writeFile, mkdir } from 'node:fs/promises'
 import os from 'node:os';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { cacheArgs, cacheExportProblem, parseCacheSpec } from '../../../src/docker/cache-args.js';
+import { cacheArgs, cacheExportProblem, parseCacheSpec, probeCacheSupport } from '../../../src/docker/cache-args.js';
 import { DockerClient } from '../../../src/docker/client.js';
 import {
   classifyPushFailure,
@@ -12,7 +12,8 @@ import {
   privateDockerConfig,
   registryHostOf,
 } from '../../../src/docker/push.js';
-import { checkPushInput } from '../../../src/builds/push-cache-checks.js';
+import { checkPushInput, targetProblem } from '../../../src/builds/push-cache-checks.js';
+import type { BuildRequest } from '../../../src/build-model/attempt.js';
 import { InputError } from '../../../src/util/errors.js';
 import { RecordingRunner } from '../../support/fake-runner.js';
 
@@ -146,5 +147,47 @@ describe('push', () => {
     expect(copy).toEqual({ auths: { 'a.example': { auth: 'eA==' } }, currentContext: 'x' });
     expect(await readlink(path.join(target, 'cli-plugins'))).toBe(path.join(source, 'cli-plugins'));
     expect(JSON.parse(await readFile(path.join(source, 'config.json'), 'utf8'))).toEqual(userConfig);
+  });
+});
+
+describe('push and caches against where the build runs', () => {
+  const local = (builder: 'buildkit' | 'legacy') => ({
+    mode: 'local' as const,
+    docker: { path: '/usr/bin/docker', sudo: false, env: {}, builder },
+  });
+  const codebuild = { mode: 'codebuild' as const, region: 'us-west-2', project: 'p' };
+  const request = (overrides: Partial<BuildRequest>) =>
+    ({ imageRef: 'r.example/app:v1', ...overrides }) as BuildRequest;
+  // `docker buildx inspect` of buildx 0.13 against Docker 26 here, first lines.
+  const inspect = 'Name:          default\nDriver:        docker\nLast Activity: 2026-12-02 06:39:21 +0000 UTC\n';
+  const runner = () =>
+    new RecordingRunner()
+      .on(['buildx', 'inspect'], { stdout: inspect })
+      .on(['info'], { stdout: '[["Backing Filesystem","tmpfs"],["Supports d_type","true"]]' });
+  const clientOf = (recording: RecordingRunner) => () => new DockerClient(local('buildkit').docker, recording);
+
+  it('reads the driver and the image store the engine reports', async () => {
+    expect(await probeCacheSupport(clientOf(runner())())).toEqual({ driver: 'docker', containerdStore: false });
+  });
+
+  it('refuses push and caches for CodeBuild and caches on the legacy builder, without asking docker', async () => {
+    const recording = runner();
+    const toCodebuild = await targetProblem(request({ push: true }), codebuild, clientOf(recording));
+    expect(toCodebuild).toMatchObject({ refused: true, mode: 'codebuild' });
+    expect(toCodebuild?.message).toContain('push run with local Docker only');
+    const legacy = await targetProblem(request({ cacheFrom: ['r/x:c'] }), local('legacy'), clientOf(recording));
+    expect(legacy?.message).toContain('need BuildKit');
+    expect(await targetProblem(request({ push: true }), local('legacy'), clientOf(recording))).toBeUndefined();
+    expect(recording.calls).toEqual([]);
+  });
+
+  it('asks the builder only for exports other than inline, and refuses what its driver cannot export', async () => {
+    const recording = runner();
+    const fromOnly = request({ cacheFrom: ['type=registry,ref=r/x:c'], cacheTo: ['type=inline'] });
+    expect(await targetProblem(fromOnly, local('buildkit'), clientOf(recording))).toBeUndefined();
+    const toLocal = request({ cacheTo: ['type=local,dest=/tmp/c'] });
+    const refused = await targetProblem(toLocal, local('buildkit'), clientOf(recording));
+    expect(refused).toMatchObject({ refused: true, mode: 'local' });
+    expect(recording.calls.map((call) => call.args[0])).toEqual(['buildx', 'info']);
   });
 });
