@@ -102,10 +102,17 @@ export interface CacheSupport {
   containerdStore: boolean;
 }
 
-/** Asks buildx for the builder's driver and the engine whether it uses the containerd image store. */
-export async function probeCacheSupport(docker: DockerClient, timeoutMs = 15_000): Promise<CacheSupport> {
+/**
+ * Asks buildx for the builder's driver (the named builder, else the current one: BUILDX_BUILDER, the context's) and
+ * the engine whether it uses the containerd image store.
+ */
+export async function probeCacheSupport(
+  docker: DockerClient,
+  options: { builder?: string; timeoutMs?: number } = {},
+): Promise<CacheSupport> {
+  const timeoutMs = options.timeoutMs ?? 15_000;
   const [inspect, info] = await Promise.all([
-    docker.run(['buildx', 'inspect'], { timeoutMs }),
+    docker.run(['buildx', 'inspect', ...(options.builder ? [options.builder] : [])], { timeoutMs }),
     docker.run(['info', '--format', '{{json .DriverStatus}}'], { timeoutMs }),
   ]);
   const driver = inspect.exitCode === 0 ? /^Driver:\s+(\S+)/m.exec(inspect.stdout)?.[1] : undefined;

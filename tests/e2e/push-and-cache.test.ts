@@ -19,7 +19,7 @@ interface CliBuild {
   build_id: string;
   image_id?: string;
   push?: { ref: string; pushed: boolean; digest?: string };
-  error?: { kind: string; summary: string; next_step: string };
+  error?: { kind: string; summary: string; excerpt: string; next_step: string };
   next_step: string;
 }
 
@@ -260,6 +260,18 @@ describe.each(engines('registry'))('$title', (engine) => {
       expect(steps.cached.some((instruction) => instruction.startsWith('RUN cat'))).toBe(true);
       const out = engine.docker(['run', '--rm', `${name}:v2`, 'cat', '/cache.txt']);
       expect(out.stdout.trim()).toBe(`cache run ${run}`);
+    });
+
+    it('a registry nobody answers on fails the build with push-failed and says to check the host', () => {
+      const ref = `127.0.0.1:5999/dib-e2e/nowhere-${run}:v1`;
+      images.push(ref);
+      const result = build(['--image-name', ref.replace(/:v1$/, ''), '--image-tag', 'v1', '--push']);
+      expect(result.status).toBe(1);
+      const output = JSON.parse(result.stdout) as CliBuild;
+      expect(output.error?.kind).toBe('push-failed');
+      expect(output.error?.summary).toContain('cannot reach the registry 127.0.0.1:5999');
+      expect(output.error?.excerpt).toContain('connection refused');
+      expect(output.error?.next_step).toContain('Check the host and port in image_name');
     });
 
     it('refuses a cache export the docker driver cannot run before building, with the fix', () => {
