@@ -23,6 +23,11 @@ export interface BuildOptions {
   /** With writeFixes: also write files without write permission. */
   forceWrite?: boolean;
   timeoutSeconds: number;
+  /** Push the image to the registry named in its reference after a good build (and smoke test). */
+  push?: boolean;
+  /** Build cache imports and exports, docker syntax (`type=registry,ref=...`, `type=inline`, `type=local,...`). */
+  cacheFrom?: string[];
+  cacheTo?: string[];
 }
 
 /** A build_image call (MCP or CLI): the options plus sources as given and where to build. */

@@ -2,7 +2,7 @@
 // CodeBuild (codebuild/): what an attempt gets, what it returns, and the ports the loop drives.
 import type { BuildOptions } from './api.js';
 import type { BuildEvent } from './events.js';
-import type { BuildError, FixApplied } from './record-schema.js';
+import type { BuildError, FixApplied, PushRecord } from './record-schema.js';
 import type { SmokeResult } from './smoke-schema.js';
 
 /** What one attempt of a build needs: the context to send and the Dockerfile to use. */
@@ -69,6 +69,12 @@ export interface BuildPorts {
     workDir: string,
   ): Promise<FailurePlan>;
   imageInfo(imageRef: string): Promise<{ id?: string; sizeBytes?: number }>;
+  /** push: sends the built image to its registry; a failed push comes back with the error (absent: cannot push). */
+  push?(
+    request: BuildRequest,
+    workDir: string,
+    signal: AbortSignal,
+  ): Promise<{ push: PushRecord; error?: BuildError; log: string }>;
   /** write_fixes: writes the fixed texts into the user's files (each with a backup) after a successful build. */
   writeFixes(request: BuildRequest, prepared: PreparedSources): Promise<{ file: string; backup: string }[]>;
 }

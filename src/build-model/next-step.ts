@@ -4,6 +4,12 @@ import type { BuildRecord } from './record-schema.js';
 export function nextStepFor(record: BuildRecord): string {
   switch (record.status) {
     case 'succeeded':
+      if (record.push?.pushed) {
+        const at = record.push.digest
+          ? `${record.push.ref.replace(/:[\w][\w.-]{0,127}$/, '')}@${record.push.digest}`
+          : record.push.ref;
+        return `Image ${record.image_name} is built${record.smoke ? ', smoke-tested' : ''} and pushed; pull it as ${at}.`;
+      }
       return record.smoke
         ? `Image ${record.image_name} is built and smoke-tested; use it (e.g. push it to your registry).`
         : `Image ${record.image_name} is built; run smoke_test on it to prove it runs.`;

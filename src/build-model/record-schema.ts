@@ -2,7 +2,15 @@ import { z } from 'zod';
 import { smokeResultSchema } from './smoke-schema.js';
 
 export const BUILD_STATUSES = ['queued', 'running', 'succeeded', 'failed', 'cancelled', 'interrupted'] as const;
-export const BUILD_PHASES = ['queued', 'analyzing', 'building', 'diagnosing', 'smoke-testing', 'finished'] as const;
+export const BUILD_PHASES = [
+  'queued',
+  'analyzing',
+  'building',
+  'diagnosing',
+  'smoke-testing',
+  'pushing',
+  'finished',
+] as const;
 export const TERMINAL_STATUSES: readonly BuildStatus[] = ['succeeded', 'failed', 'cancelled', 'interrupted'];
 
 export const fixAppliedSchema = z.object({
@@ -36,6 +44,12 @@ export const attemptSchema = z.object({
   console_url: z.string().optional().describe('AWS console link of the CodeBuild build.'),
 });
 
+export const pushSchema = z.object({
+  ref: z.string().describe('The reference pushed, host/name:tag.'),
+  pushed: z.boolean().describe('Whether the registry took the image.'),
+  digest: z.string().optional().describe('Manifest digest the registry stored (sha256:...); pull by ref@digest.'),
+});
+
 export const buildRecordSchema = z.object({
   build_id: z.string().describe('Id to pass to get_build_status / cancel_build.'),
   mode: z.enum(['local', 'codebuild']).describe('Where the build runs.'),
@@ -66,6 +80,9 @@ export const buildRecordSchema = z.object({
   image_size_bytes: z.number().optional().describe('Built image size.'),
   smoke: smokeResultSchema.optional().describe('Smoke test results, when run.'),
   error: buildErrorSchema.optional().describe('Why the build failed, when it did.'),
+  push: pushSchema
+    .optional()
+    .describe('The push to the registry, when push was asked (after the build and smoke test).'),
   log_file: z.string().describe('Full log of the latest attempt on disk (the reply only carries a tail).'),
   written_fixes: z
     .array(
@@ -100,3 +117,4 @@ export type BuildPhase = (typeof BUILD_PHASES)[number];
 export type BuildRecord = z.infer<typeof buildRecordSchema>;
 export type FixApplied = z.infer<typeof fixAppliedSchema>;
 export type BuildError = z.infer<typeof buildErrorSchema>;
+export type PushRecord = z.infer<typeof pushSchema>;

@@ -253,14 +253,19 @@ export class BuildService {
             ...(fixes.written && fixes.written.length > 0 ? { written_fixes: fixes.written } : {}),
             ...(fixes.warning ? { warnings: [...(record.warnings ?? []), fixes.warning] } : {}),
           });
-          if (!request.smokeTest) return await finish({ status: 'succeeded' });
+          const pushThenFinish = async (smoke?: SmokeResult) => {
+            const pushed = await this.pushStep(record, request, ports, workDir, signal);
+            const cancelled = signal.aborted ? { status: 'cancelled' as const, error: cancelledError() } : {};
+            return finish({ ...pushed, ...(smoke ? { smoke } : {}), ...cancelled });
+          };
+          if (!request.smokeTest) return await pushThenFinish();
           await this.update(record, {
             phase: 'smoke-testing',
             progress: { ...record.progress, message: 'smoke testing' },
           });
           const smoke = await ports.smokeTest(request, builtImage, signal);
           if (signal.aborted) return await finish({ status: 'cancelled', smoke, error: cancelledError() });
-          if (smoke.passed) return await finish({ status: 'succeeded', smoke });
+          if (smoke.passed) return await pushThenFinish(smoke);
           const smokePlan = ports.planAfterSmokeFailure
             ? await ports.planAfterSmokeFailure(request, smoke, prepared, workDir)
             : { error: smokeFailedError(smoke) };
@@ -319,6 +324,30 @@ export class BuildService {
         },
       });
     }
+  }
+
+  /**
+   * The end of a good build: with push, the image goes to its registry. A failed push fails the build (kind
+   * push-failed) with the image kept locally, so the next step can push it again without rebuilding.
+   */
+  private async pushStep(
+    record: BuildRecord,
+    request: BuildRequest,
+    ports: BuildPorts,
+    workDir: string,
+    signal: AbortSignal,
+  ): Promise<Partial<BuildRecord>> {
+    if (!request.push) return { status: 'succeeded' };
+    if (!ports.push) throw new Error('push was asked but this build target cannot push');
+    await this.update(record, {
+      phase: 'pushing',
+      progress: { ...record.progress, message: `pushing ${request.imageRef}` },
+    });
+    const { push, error, log } = await ports.push(request, workDir, signal);
+    for (const line of log.split('\n').filter(Boolean)) {
+      this.onBuildEvent(record, { type: 'log', line: `[push] ${line}`, stream: 'stdout' });
+    }
+    return error ? { status: 'failed', push, error } : { status: 'succeeded', push };
   }
 
   private onBuildEvent(record: BuildRecord, event: BuildEvent): void {

@@ -25,6 +25,8 @@ import type { CodeBuildLaunch, CodeBuildRunner } from '../codebuild/codebuild-ru
 import type { BuildEvent } from '../build-model/events.js';
 import type { BuildProgressState } from '../build-model/api.js';
 import { prepareSources } from './fixes.js';
+import { checkPushInput, targetProblem } from './push-cache-checks.js';
+import { cacheSpecText, parseCacheSpec } from '../docker/cache-args.js';
 import { dockerBuildArgs, validateImageRef } from '../docker/build-args.js';
 import { DockerClient, dockerInvocationFor } from '../docker/client.js';
 import { ExecaProcessSpawner } from '../docker/process-spawner.js';
@@ -257,11 +259,15 @@ export class Builds implements BuildsApi {
     const request: BuildRequest = { ...options, contextDir, dockerfile, imageRef };
     try {
       validateImageRef(imageRef, 'image_name');
+      // Local cache paths are made absolute here, against the caller's directory, not the worker's.
+      request.cacheFrom = request.cacheFrom?.map((spec) => cacheSpecText(parseCacheSpec(spec, 'from')));
+      request.cacheTo = request.cacheTo?.map((spec) => cacheSpecText(parseCacheSpec(spec, 'to')));
       // Validates every build option before anything starts, so bad input fails the call, not the build.
       dockerBuildArgs({ ...request, dockerfilePath: dockerfile, builder: 'legacy' });
     } catch (error) {
       throw error instanceof InputError ? toToolField(error) : error;
     }
+    checkPushInput(request);
     return request;
   }
 
@@ -273,7 +279,18 @@ export class Builds implements BuildsApi {
     const request = await this.requestFor(params);
     const target = await this.chooseTarget(params);
     if ('refused' in target) return target;
+    const problem = await this.targetProblem(request, target);
+    if (problem) return problem;
     return this.launch(request, target);
+  }
+
+  /** push and the caches, checked against where the build runs (the builder's driver for cache exports). */
+  private targetProblem(request: BuildRequest, target: ChosenTarget): Promise<BuildRefusal | undefined> {
+    const spec = target.spec;
+    return targetProblem(request, spec, () => {
+      if (spec.mode !== 'local') throw new Error('no Docker client for a CodeBuild target');
+      return dockerClientOf(spec.docker, this.deps.runner);
+    });
   }
 
   private async launch(request: BuildRequest, target: ChosenTarget): Promise<BuildRecord> {
@@ -324,6 +341,8 @@ export class Builds implements BuildsApi {
     const request = await this.requestFor(params);
     const target = await this.chooseTarget(params);
     if ('refused' in target) return target;
+    const problem = await this.targetProblem(request, target);
+    if (problem) return problem;
     if (target.spec.mode === 'local') return { mode: 'local', record: await this.launch(request, target) };
     const { workDir } = await this.store.prepare(BuildRecordStore.newId('codebuild'));
     const { prepared } = await prepareSources(request, workDir);

@@ -7,6 +7,7 @@ import { ExecaProcessSpawner, type ProcessSpawner } from '../docker/process-spaw
 import { SmokeTester } from '../smoke/smoke-tester.js';
 import type { CommandRunner } from '../util/command-runner.js';
 import { codebuildPorts } from './codebuild-ports.js';
+import { localPushPort } from './push-port.js';
 import { planAfterFailure, planAfterSmokeFailure, prepareSources, writeFixesToContext } from './fixes.js';
 import type { TargetSpec } from './job.js';
 
@@ -52,6 +53,8 @@ function localPorts(buildId: string, invocation: DockerInvocation, deps: TargetP
           noCache: request.noCache,
           pull: request.pull,
           labels: request.labels,
+          cacheFrom: request.cacheFrom,
+          cacheTo: request.cacheTo,
           logFile: input.logFile,
           timeoutMs: request.timeoutSeconds * 1000,
         },
@@ -75,6 +78,7 @@ function localPorts(buildId: string, invocation: DockerInvocation, deps: TargetP
     smokeTest: (request, imageRef, signal) =>
       smokeTester.run({ image: imageRef, commands: request.smokeCommands }, { signal }),
     writeFixes: (request, prepared) => writeFixesToContext(request, prepared),
+    push: localPushPort({ docker }),
     imageInfo: async (imageRef) => {
       const info = await builder.imageInfo(imageRef);
       return { id: info?.id, sizeBytes: info?.sizeBytes };

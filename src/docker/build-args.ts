@@ -1,5 +1,6 @@
 import path from 'node:path';
 import { InputError } from '../util/errors.js';
+import { cacheArgs } from './cache-args.js';
 
 export type LocalBuilderKind = 'buildkit' | 'legacy';
 
@@ -20,6 +21,9 @@ export interface DockerBuildOptions {
   /** Where Docker writes the built image's id (`sha256:...`); resolved to an absolute path. */
   iidFile?: string;
   builder: LocalBuilderKind;
+  /** Cache imports and exports in docker's syntax (BuildKit only; see cache-args.ts). */
+  cacheFrom?: string[];
+  cacheTo?: string[];
 }
 
 // Grammar of github.com/distribution/reference (name components, optional host[:port], optional tag).
@@ -122,6 +126,7 @@ export function dockerBuildArgs(options: DockerBuildOptions): string[] {
   if (options.platform !== undefined) buildArgs.push('--platform', options.platform);
   if (options.noCache === true) buildArgs.push('--no-cache');
   if (options.pull === true) buildArgs.push('--pull');
+  buildArgs.push(...cacheArgs(options.cacheFrom, options.cacheTo));
   if (options.iidFile !== undefined) buildArgs.push('--iidfile', path.resolve(options.iidFile));
   buildArgs.push(contextDir);
   return buildArgs;

@@ -171,6 +171,30 @@ export const buildImageInputs = defineInputs('build_image', 'build', {
       help: 'S3 bucket for the CodeBuild source (default: auto-generated)',
     },
   }),
+  push: bool({
+    default: false,
+    description:
+      'After a successful build and smoke test, push the image to the registry named in image_name (which must start with a registry host, e.g. "127.0.0.1:5000/team/app" or "docker.io/user/app"). Uses the logins of your DOCKER_CONFIG (`docker login HOST`); an ECR host (<account>.dkr.ecr.<region>.amazonaws.com) is logged in with ecr:GetAuthorizationToken. Local builds only.',
+    cli: { flag: '--push', help: 'push the image to the registry in --image-name after a good build' },
+  }),
+  cache_from: list({
+    maxItems: 10,
+    default: [],
+    description:
+      'Build cache sources, docker syntax: "type=registry,ref=HOST/NAME:TAG" (also an image pushed with inline cache) or "type=local,src=DIR". BuildKit only.',
+    cli: {
+      flag: '--cache-from',
+      value: '<spec>',
+      help: 'build cache source, e.g. type=registry,ref=IMAGE (repeatable)',
+    },
+  }),
+  cache_to: list({
+    maxItems: 10,
+    default: [],
+    description:
+      'Build cache exports, docker syntax: "type=inline" (cache in the image; pair with push), "type=registry,ref=HOST/NAME:CACHETAG" or "type=local,dest=DIR". BuildKit only; the default "docker" buildx driver exports only type=inline (refused otherwise, with the fix).',
+    cli: { flag: '--cache-to', value: '<spec>', help: 'build cache export, e.g. type=inline (repeatable)' },
+  }),
   tail_lines: int({
     min: 0,
     max: 500,
@@ -212,5 +236,8 @@ export function toBuildImageParams(input: BuildImageInput): BuildImageParams {
     region: input.region,
     codebuildProject: input.codebuild_project,
     s3Bucket: input.s3_bucket,
+    push: input.push,
+    cacheFrom: input.cache_from,
+    cacheTo: input.cache_to,
   };
 }

@@ -11,7 +11,7 @@ import type {
   FailurePlan,
   PreparedSources,
 } from '../../../src/build-model/attempt.js';
-import type { BuildRecord } from '../../../src/build-model/record-schema.js';
+import type { BuildError, BuildRecord } from '../../../src/build-model/record-schema.js';
 import type { SmokeResult } from '../../../src/build-model/smoke-schema.js';
 import { BuildService } from '../../../src/builds/build-service.js';
 import { BuildRecordStore } from '../../../src/builds/record-store.js';
@@ -116,6 +116,17 @@ class FakePorts implements BuildPorts {
   async imageInfo(_imageRef: string) {
     this.calls.push('imageInfo');
     return { id: 'sha256:inspected', sizeBytes: 1234 };
+  }
+
+  pushError?: BuildError;
+
+  async push(request: BuildRequest, _workDir: string, _signal: AbortSignal) {
+    this.calls.push(`push ${request.imageRef}`);
+    const digest = 'sha256:' + 'ab'.repeat(32);
+    const push = this.pushError
+      ? { ref: request.imageRef, pushed: false }
+      : { ref: request.imageRef, pushed: true, digest };
+    return { push, log: 'v1: digest: ' + digest, ...(this.pushError ? { error: this.pushError } : {}) };
   }
 
   async writeFixes(_request: BuildRequest, prepared: PreparedSources) {
@@ -248,6 +259,41 @@ describe('BuildService attempt loop', () => {
     const ports = new FakePorts([succeeds]);
     const record = await run(ports, { smokeTest: true });
     expect(record).toMatchObject({ status: 'succeeded', smoke: { passed: true } });
+  });
+
+  it('pushes after a passed smoke test and records the digest', async () => {
+    const ports = new FakePorts([succeeds]);
+    const record = await run(ports, { smokeTest: true, push: true, imageRef: 'r.example/demo:v1' });
+    expect(record).toMatchObject({ status: 'succeeded', push: { ref: 'r.example/demo:v1', pushed: true } });
+    expect(record.push?.digest).toMatch(/^sha256:[0-9a-f]{64}$/);
+    expect(ports.calls.slice(-2)).toEqual(['smokeTest r.example/demo:v1', 'push r.example/demo:v1']);
+  });
+
+  it('never pushes an image that failed its smoke test, nor a build without push', async () => {
+    const ports = new FakePorts([succeeds]);
+    ports.smoke = smokeResult('demo:latest', false);
+    ports.fixable = false;
+    await run(ports, { smokeTest: true, push: true, autoFix: false });
+    expect(ports.calls.some((call) => call.startsWith('push'))).toBe(false);
+    const plain = new FakePorts([succeeds]);
+    await service.cancelAll();
+    service = new BuildService({ store });
+    await rm(path.join(stateDir, BUILD_ID), { recursive: true, force: true });
+    expect((await run(plain)).push).toBeUndefined();
+    expect(plain.calls.some((call) => call.startsWith('push'))).toBe(false);
+  });
+
+  it('fails a build whose push fails, with the push error, and keeps what was built', async () => {
+    const ports = new FakePorts([succeeds]);
+    ports.pushError = { kind: 'push-failed', summary: 'no login', excerpt: '', next_step: 'docker login r.example' };
+    const record = await run(ports, { push: true, imageRef: 'r.example/demo:v1' });
+    expect(record).toMatchObject({
+      status: 'failed',
+      phase: 'finished',
+      image_id: 'sha256:inspected',
+      push: { pushed: false },
+      error: { kind: 'push-failed', next_step: 'docker login r.example' },
+    });
   });
 
   it('records a port that throws as an internal error instead of losing the build', async () => {

@@ -156,8 +156,8 @@ describe('the CLI refuses bad input with exit code 2, naming the option', () => 
 
   it('refuses an unknown option, naming it', async () => {
     capture();
-    expect(await runCli(['node', 'dib', 'build', '--push'])).toBe(2);
-    expect(stderr).toContain("unknown option '--push'");
+    expect(await runCli(['node', 'dib', 'build', '--squash'])).toBe(2);
+    expect(stderr).toContain("unknown option '--squash'");
   });
 });
 

@@ -43,10 +43,10 @@ describe('tool inputs through the real SDK client', () => {
   });
   afterAll(() => client?.close());
 
-  it('refuses build_image with push: true, naming push and the accepted fields, before anything is built', async () => {
-    const result = await client.callTool({ name: 'build_image', arguments: { context: '.', push: true } });
+  it('refuses build_image with squash: true, naming squash and the accepted fields, before anything is built', async () => {
+    const result = await client.callTool({ name: 'build_image', arguments: { context: '.', squash: true } });
     expect(result.isError).toBe(true);
-    expect(text(result)).toContain('unknown field "push": build_image accepts context, dockerfile, image_name');
+    expect(text(result)).toContain('unknown field "squash": build_image accepts context, dockerfile, image_name');
     expect(text(result)).toContain('tail_lines');
     expect(touched).toEqual([]);
   });
