@@ -1,4 +1,3 @@
-import { execFileSync } from 'node:child_process';
 import { readFile } from 'node:fs/promises';
 import path from 'node:path';
 import type { Progress } from '@modelcontextprotocol/sdk/types.js';
@@ -6,21 +5,15 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
   containersWithLabel,
   copyFsdpExample,
-  dockerBuildProcesses,
+  dockerBuildProcessesFor,
   imageExists,
   makeContext,
   makePipConflictContext,
-  removeImages,
+  removeImagesFrom,
   tempDir,
 } from '../support/build-fixtures.js';
-import {
-  dockerAvailable,
-  skipWithoutDocker,
-  TEST_BASE_IMAGE,
-  TEST_PIP_IMAGE,
-  TEST_TORCH_BASE_IMAGE,
-  TEST_TORCH_IMAGE,
-} from '../support/docker.js';
+import { TEST_BASE_IMAGE, TEST_PIP_IMAGE, TEST_TORCH_BASE_IMAGE, TEST_TORCH_IMAGE } from '../support/docker.js';
+import { engines, ready, type Engine } from '../support/engines.js';
 import { startServer, type StartedServer } from '../support/mcp-client.js';
 
 interface BuildResult {
@@ -44,13 +37,6 @@ interface BuildResult {
   };
 }
 
-const images: string[] = [];
-const imageName = (suffix: string) => {
-  const name = `dib-e2e-${suffix}-${process.pid}`;
-  images.push(`${name}:latest`);
-  return name;
-};
-
 async function build(server: StartedServer, args: Record<string, unknown>, progress: Progress[] = []) {
   const result = await server.client.callTool({ name: 'build_image', arguments: args }, undefined, {
     onprogress: (update) => progress.push(update),
@@ -63,32 +49,55 @@ async function build(server: StartedServer, args: Record<string, unknown>, progr
 const checkStatus = (data: BuildResult, name: string) =>
   data.record.smoke?.checks.find((check) => check.name === name)?.status;
 
-/** Each builder the machine offers: the newer CLI without buildx runs the legacy builder; the engine's own client runs BuildKit. */
-const BUILDERS = [
-  { name: 'legacy', env: {} as Record<string, string>, expectLog: /^Step \d+\/\d+ : /m },
-  {
-    name: 'buildkit',
-    env: { DIB_DOCKER: '/usr/bin/docker' } as Record<string, string>,
-    expectLog: /^#\d+ \[\d+\/\d+\] /m,
-  },
-];
+interface Builder {
+  name: string;
+  /** Variables for the server on top of the engine's. */
+  env: Record<string, string>;
+  /** The builder's own output format, as the full log keeps it. */
+  expectLog: RegExp;
+}
 
-describe.skipIf(skipWithoutDocker)('build_image over stdio with real Docker', () => {
+/**
+ * The builders each engine offers users. The host: the newer CLI on PATH has no buildx, so the legacy builder; the
+ * engine's own 20.10 client runs its built-in BuildKit. The modern engine: buildx, as on a user's machine today.
+ */
+function buildersOf(engine: Engine): Builder[] {
+  const buildkitLog = /^#\d+ \[\d+\/\d+\] /m;
+  if (engine.name === 'modern') return [{ name: 'buildx', env: {}, expectLog: buildkitLog }];
+  return [
+    { name: 'legacy', env: {}, expectLog: /^Step \d+\/\d+ : /m },
+    { name: 'buildkit', env: { DIB_DOCKER: '/usr/bin/docker' }, expectLog: buildkitLog },
+  ];
+}
+
+describe.each(engines())('build_image over stdio on the $title', (engine) => {
+  if (!ready(engine)) return;
+  const images: string[] = [];
+  const imageName = (suffix: string) => {
+    const name = `dib-e2e-${engine.name}-${suffix}-${process.pid}`;
+    images.push(`${name}:latest`);
+    return name;
+  };
   beforeAll(() => {
-    expect(dockerAvailable, 'a Docker daemon must answer (run scripts/provision-docker.sh)').toBe(true);
+    for (const image of [TEST_BASE_IMAGE, TEST_PIP_IMAGE, TEST_TORCH_IMAGE]) {
+      expect(imageExists(image, engine.env), `${image} is missing on the ${engine.name} engine: provision it`).toBe(
+        true,
+      );
+    }
   });
-  afterAll(() => removeImages(...images));
+  afterAll(() => removeImagesFrom(engine.env, ...images));
+  const serverEnv = async (extra: Record<string, string>) => ({
+    DIB_STATE_DIR: await tempDir('state'),
+    ...engine.env,
+    ...extra,
+  });
 
-  for (const builder of BUILDERS) {
+  for (const builder of buildersOf(engine)) {
     describe(`with the ${builder.name} builder`, () => {
       let server: StartedServer;
       beforeAll(async () => {
         // These tests follow one waited call to its end; the soft deadline has a test of its own below.
-        server = await startServer({
-          DIB_STATE_DIR: await tempDir('state'),
-          DIB_SOFT_DEADLINE_SECONDS: '300',
-          ...builder.env,
-        });
+        server = await startServer(await serverEnv({ DIB_SOFT_DEADLINE_SECONDS: '300', ...builder.env }));
       });
       afterAll(() => server?.close());
 
@@ -110,7 +119,7 @@ describe.skipIf(skipWithoutDocker)('build_image over stdio with real Docker', ()
         expect(data).toMatchObject({ success: true, status: 'succeeded', mode: 'local', attempts: 1 });
         expect(data.build_time).toMatch(/^\d+\.\ds$/);
         expect(data.fixes_applied.map((fix) => fix.what)).toContain(`base image -> ${TEST_TORCH_IMAGE}`);
-        expect(imageExists(data.image_name)).toBe(true);
+        expect(imageExists(data.image_name, engine.env)).toBe(true);
         // Progress arrived during the build, strictly increasing, ending at the total.
         expect(progress.length).toBeGreaterThanOrEqual(4);
         for (let index = 1; index < progress.length; index++) {
@@ -135,9 +144,11 @@ describe.skipIf(skipWithoutDocker)('build_image over stdio with real Docker', ()
         }
         for (const name of ['cuda-available', 'cuda-version', 'nccl', 'gpu-tensor-op'])
           expect(checkStatus(data, name), name).toBe('skipped');
-        expect(containersWithLabel('dib.smoke=1')).toEqual([]);
+        expect(containersWithLabel(`dib.smoke.id=${data.build_id}`, engine.env)).toEqual([]);
       });
 
+      // Host only: it reuses the layer scripts/provision-docker.sh cached with this builder; elsewhere it would
+      // download PyTorch again, and the FSDP test above covers a torch image on every builder.
       it.runIf(builder.name === 'legacy')(
         "builds a PyTorch image from the Debian base with Debian's python3-torch packages and smoke-tests it",
         async () => {
@@ -184,7 +195,7 @@ describe.skipIf(skipWithoutDocker)('build_image over stdio with real Docker', ()
   describe('the fix loop on a real pip conflict (torch==2.7.1 with torchvision==0.15.0)', () => {
     let server: StartedServer;
     beforeAll(async () => {
-      server = await startServer({ DIB_STATE_DIR: await tempDir('state'), DIB_SOFT_DEADLINE_SECONDS: '300' });
+      server = await startServer(await serverEnv({ DIB_SOFT_DEADLINE_SECONDS: '300' }));
     });
     afterAll(() => server?.close());
 
@@ -215,9 +226,7 @@ describe.skipIf(skipWithoutDocker)('build_image over stdio with real Docker', ()
       // The user's Dockerfile is untouched without write_fixes.
       expect(await readFile(path.join(context, 'Dockerfile'), 'utf8')).toBe(original);
       // The image has the pair pip resolved after the fix.
-      expect(execFileSync('docker', ['run', '--rm', data.image_name], { encoding: 'utf8' }).trim()).toBe(
-        '2.7.1 0.22.1',
-      );
+      expect(engine.docker(['run', '--rm', data.image_name]).stdout.trim()).toBe('2.7.1 0.22.1');
     });
 
     it('with fixing first (the default): succeeds on attempt 1 with the analyser fix recorded, and write_fixes keeps a backup', async () => {
@@ -245,7 +254,7 @@ describe.skipIf(skipWithoutDocker)('build_image over stdio with real Docker', ()
     let server: StartedServer;
     beforeAll(async () => {
       stateDir = await tempDir('state');
-      server = await startServer({ DIB_STATE_DIR: stateDir, DIB_SOFT_DEADLINE_SECONDS: '2' });
+      server = await startServer({ ...engine.env, DIB_STATE_DIR: stateDir, DIB_SOFT_DEADLINE_SECONDS: '2' });
     });
     afterAll(() => server?.close());
 
@@ -275,17 +284,14 @@ describe.skipIf(skipWithoutDocker)('build_image over stdio with real Docker', ()
     it('cancelling the MCP request stops docker build within seconds, marks the build cancelled, and leaves no process behind', async () => {
       const context = await makeContext({ Dockerfile: `FROM ${TEST_BASE_IMAGE}\nRUN sleep 120\n` });
       // A server whose soft deadline cannot end the call first: the cancel must come from the client.
-      const patient = await startServer({ DIB_STATE_DIR: stateDir, DIB_SOFT_DEADLINE_SECONDS: '45' });
+      const patient = await startServer({ ...engine.env, DIB_STATE_DIR: stateDir, DIB_SOFT_DEADLINE_SECONDS: '45' });
+      const image = imageName('cancel');
       const controller = new AbortController();
       const call = patient.client
-        .callTool(
-          { name: 'build_image', arguments: { context, image_name: imageName('cancel'), no_cache: true } },
-          undefined,
-          {
-            signal: controller.signal,
-            timeout: 60_000,
-          },
-        )
+        .callTool({ name: 'build_image', arguments: { context, image_name: image, no_cache: true } }, undefined, {
+          signal: controller.signal,
+          timeout: 60_000,
+        })
         .catch((error: Error) => error);
       // Wait until the build runs, then cancel the request.
       let buildId: string | undefined;
@@ -294,7 +300,7 @@ describe.skipIf(skipWithoutDocker)('build_image over stdio with real Docker', ()
         const list = await server.client.callTool({ name: 'list_builds', arguments: { limit: 5 } });
         const running = (
           list.structuredContent as { builds: { build_id: string; status: string; image_name: string }[] }
-        ).builds.find((entry) => entry.image_name.startsWith('dib-e2e-cancel') && entry.status === 'running');
+        ).builds.find((entry) => entry.image_name.startsWith(image) && entry.status === 'running');
         buildId = running?.build_id;
       }
       expect(buildId).toBeDefined();
@@ -311,7 +317,7 @@ describe.skipIf(skipWithoutDocker)('build_image over stdio with real Docker', ()
       }
       expect(status).toBe('cancelled');
       expect(Date.now() - cancelledAt).toBeLessThan(10_000);
-      expect(dockerBuildProcesses()).toEqual([]);
+      expect(dockerBuildProcessesFor(`${image}:latest`)).toEqual([]);
       await patient.close();
     });
 
@@ -323,7 +329,7 @@ describe.skipIf(skipWithoutDocker)('build_image over stdio with real Docker', ()
       const before = (done.structuredContent as { builds: { build_id: string }[] }).builds.length;
       // Kill the server hard, so it cannot do anything: the build belongs to its worker and must not notice.
       await server.kill();
-      server = await startServer({ DIB_STATE_DIR: stateDir });
+      server = await startServer({ ...engine.env, DIB_STATE_DIR: stateDir });
       const after = await server.client.callTool({ name: 'list_builds', arguments: { limit: 20 } });
       expect((after.structuredContent as { builds: unknown[] }).builds.length).toBe(before);
       const answer = await server.client.callTool({ name: 'get_build_status', arguments: { build_id: data.build_id } });

@@ -1,6 +1,6 @@
 // A build runs in a worker process of its own: it outlives the client that started it and the server that
 // answered, can be cancelled from any process, and a worker that dies is recognised and cleaned up after.
-import { execFile } from 'node:child_process';
+import { execFile, execFileSync } from 'node:child_process';
 import { readFile } from 'node:fs/promises';
 import path from 'node:path';
 import { promisify } from 'node:util';
@@ -9,10 +9,11 @@ import {
   containersWithLabel,
   dockerBuildProcessesFor,
   makeContext,
-  removeImages,
+  removeImagesFrom,
   tempDir,
 } from '../support/build-fixtures.js';
-import { skipWithoutDocker, TEST_BASE_IMAGE } from '../support/docker.js';
+import { TEST_BASE_IMAGE } from '../support/docker.js';
+import { engines, ready, type Engine } from '../support/engines.js';
 import { builtServer, startServer, type StartedServer } from '../support/mcp-client.js';
 
 const run = promisify(execFile);
@@ -30,13 +31,6 @@ interface Status {
     smoke?: { passed: boolean };
   };
 }
-
-const images: string[] = [];
-const imageName = (suffix: string) => {
-  const name = `dib-worker-${suffix}-${process.pid}`;
-  images.push(`${name}:latest`);
-  return name;
-};
 
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
@@ -61,11 +55,17 @@ async function startBuild(server: StartedServer, args: Record<string, unknown>):
   return answer.structuredContent as unknown as Status;
 }
 
-function cli(stateDir: string, ...args: string[]) {
+function cli(engine: Engine, stateDir: string, ...args: string[]) {
   return run(process.execPath, [builtServer, ...args], {
-    env: { ...process.env, DIB_STATE_DIR: stateDir },
+    env: { ...process.env, ...engine.env, DIB_STATE_DIR: stateDir },
     timeout: 60_000,
   }).catch((error: { stdout?: string; stderr?: string; code?: number }) => error);
+}
+
+/** This machine's processes whose command line holds `marker` (a build's RUN shell, in whatever container). */
+function stepProcesses(marker: string): string[] {
+  const output = execFileSync('ps', ['-eo', 'pid=,args='], { encoding: 'utf8' });
+  return output.split('\n').filter((line) => line.includes(marker));
 }
 
 function alive(pid: number): boolean {
@@ -77,11 +77,18 @@ function alive(pid: number): boolean {
   }
 }
 
-describe.skipIf(skipWithoutDocker)('builds outlive their callers (real Docker, MCP over stdio)', () => {
+describe.each(engines())('builds outlive their callers (MCP over stdio, $title)', (engine) => {
+  if (!ready(engine)) return;
+  const images: string[] = [];
+  const imageName = (suffix: string) => {
+    const name = `dib-worker-${engine.name}-${suffix}-${process.pid}`;
+    images.push(`${name}:latest`);
+    return name;
+  };
   let stateDir: string;
   const servers: StartedServer[] = [];
   const server = async () => {
-    const started = await startServer({ DIB_STATE_DIR: stateDir });
+    const started = await startServer({ ...engine.env, DIB_STATE_DIR: stateDir });
     servers.push(started);
     return started;
   };
@@ -90,7 +97,7 @@ describe.skipIf(skipWithoutDocker)('builds outlive their callers (real Docker, M
   });
   afterAll(async () => {
     await Promise.all(servers.map((started) => started.close().catch(() => undefined)));
-    removeImages(...images);
+    removeImagesFrom(engine.env, ...images);
   });
 
   it('a build started with wait false finishes succeeded after its client closed, and a new server finds it', async () => {
@@ -130,17 +137,19 @@ describe.skipIf(skipWithoutDocker)('builds outlive their callers (real Docker, M
     expect(ended.record.image_id).toMatch(/^sha256:/);
   });
 
-  it('the CLI cancels a build a server started within seconds, and no docker build or container is left', async () => {
+  it('the CLI cancels a build a server started within seconds, and no docker build, step or container is left', async () => {
     const image = imageName('cli-cancel');
-    const context = await makeContext({ Dockerfile: `FROM ${TEST_BASE_IMAGE}\nRUN sleep 120\n` });
+    // The marker names this build's RUN shell among the machine's processes, whichever builder runs it.
+    const marker = `step-of-${image}`;
+    const context = await makeContext({ Dockerfile: `FROM ${TEST_BASE_IMAGE}\nRUN sleep 120 && echo ${marker}\n` });
     const owner = await server();
     const started = await startBuild(owner, { context, image_name: image, no_cache: true });
-    for (let poll = 0; poll < 100 && dockerBuildProcessesFor(`${image}:latest`).length === 0; poll++) await sleep(100);
+    for (let poll = 0; poll < 150 && stepProcesses(marker).length === 0; poll++) await sleep(100);
     expect(dockerBuildProcessesFor(`${image}:latest`)).not.toEqual([]);
-    await sleep(1000);
+    expect(stepProcesses(marker)).not.toEqual([]);
 
     const cancelledAt = Date.now();
-    const answer = (await cli(stateDir, 'cancel', started.build_id)) as { stdout: string };
+    const answer = (await cli(engine, stateDir, 'cancel', started.build_id)) as { stdout: string };
     expect(Date.now() - cancelledAt).toBeLessThan(15_000);
     expect(JSON.parse(answer.stdout)).toMatchObject({
       build_id: started.build_id,
@@ -149,15 +158,17 @@ describe.skipIf(skipWithoutDocker)('builds outlive their callers (real Docker, M
     });
     expect((await status(owner, started.build_id)).status).toBe('cancelled');
     expect(dockerBuildProcessesFor(`${image}:latest`)).toEqual([]);
-    // The legacy builder's step container goes with the cancelled build (give the daemon a moment to remove it).
+    // The RUN step stops with it: the legacy builder's step container, BuildKit's runc process (give the daemon a
+    // moment to remove it).
+    const docker = (args: string[]) => run('docker', args, { env: { ...process.env, ...engine.env } });
     let leftovers: string[] = [];
     for (let poll = 0; poll < 30; poll++) {
-      const { stdout } = await run('docker', ['ps', '-aq', '--filter', 'status=running', '--filter', 'status=created']);
-      leftovers = stdout.split('\n').filter(Boolean);
-      const mine = await Promise.all(
-        leftovers.map(async (id) => (await run('docker', ['inspect', '-f', '{{.Config.Cmd}}', id])).stdout),
+      const { stdout } = await docker(['ps', '-aq', '--filter', 'status=running', '--filter', 'status=created']);
+      const ids = stdout.split('\n').filter(Boolean);
+      const commands = await Promise.all(
+        ids.map(async (id) => (await docker(['inspect', '-f', '{{.Config.Cmd}}', id])).stdout),
       );
-      leftovers = mine.filter((cmd) => cmd.includes('sleep 120'));
+      leftovers = [...commands.filter((cmd) => cmd.includes(marker)), ...stepProcesses(marker)];
       if (leftovers.length === 0) break;
       await sleep(200);
     }
@@ -188,7 +199,7 @@ describe.skipIf(skipWithoutDocker)('builds outlive their callers (real Docker, M
       await readFile(path.join(stateDir, 'builds', started.build_id, 'record.json'), 'utf8'),
     ) as { status: string };
     expect(stored.status).toBe('interrupted');
-    expect(containersWithLabel(`dib.smoke.id=${started.build_id}`)).toEqual([]);
+    expect(containersWithLabel(`dib.smoke.id=${started.build_id}`, engine.env)).toEqual([]);
   });
 
   it('a worker killed during its smoke test leaves no smoke container behind', async () => {
@@ -200,12 +211,12 @@ describe.skipIf(skipWithoutDocker)('builds outlive their callers (real Docker, M
       smoke_commands: ['sleep 120'],
     });
     const label = `dib.smoke.id=${started.build_id}`;
-    for (let poll = 0; poll < 300 && containersWithLabel(label).length === 0; poll++) await sleep(100);
-    expect(containersWithLabel(label)).not.toEqual([]);
+    for (let poll = 0; poll < 300 && containersWithLabel(label, engine.env).length === 0; poll++) await sleep(100);
+    expect(containersWithLabel(label, engine.env)).not.toEqual([]);
     process.kill((await status(owner, started.build_id)).record.owner_pid, 'SIGKILL');
     await sleep(300);
     expect((await status(owner, started.build_id)).status).toBe('interrupted');
-    expect(containersWithLabel(label)).toEqual([]);
+    expect(containersWithLabel(label, engine.env)).toEqual([]);
   });
 
   it('a client whose own request timed out does not stop the build: it goes on and ends succeeded', async () => {
@@ -249,6 +260,7 @@ describe.skipIf(skipWithoutDocker)('builds outlive their callers (real Docker, M
     const context = await makeContext({ Dockerfile: `FROM ${TEST_BASE_IMAGE}\nRUN sleep 3 && echo cli > /cli\n` });
     const startedAt = Date.now();
     const answer = (await cli(
+      engine,
       stateDir,
       'build',
       '--context',
@@ -265,7 +277,7 @@ describe.skipIf(skipWithoutDocker)('builds outlive their callers (real Docker, M
     expect(started.next_step).toContain(`status ${started.build_id}`);
     let final = '';
     for (let poll = 0; poll < 120 && !/succeeded|failed/.test(final); poll++) {
-      const shown = (await cli(stateDir, 'status', started.build_id)) as { stdout: string };
+      const shown = (await cli(engine, stateDir, 'status', started.build_id)) as { stdout: string };
       final = (JSON.parse(shown.stdout) as { status: string }).status;
       if (!/succeeded|failed/.test(final)) await sleep(500);
     }

@@ -1,12 +1,18 @@
-import { execFileSync } from 'node:child_process';
 import { execa } from 'execa';
 import path from 'node:path';
 import type { Progress } from '@modelcontextprotocol/sdk/types.js';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { CODEBUILD_CHARGES_WARNING, FALLBACK_MESSAGE } from '../../src/environment/recommend.js';
 import { startAwsEmulator, type AwsEmulatorHandle } from '../support/aws-emulator/index.js';
-import { imageExists, makeContext, makePipConflictContext, removeImages, tempDir } from '../support/build-fixtures.js';
-import { dockerAvailable, skipWithoutDocker, TEST_BASE_IMAGE, TEST_PIP_IMAGE } from '../support/docker.js';
+import {
+  imageExists,
+  makeContext,
+  makePipConflictContext,
+  removeImagesFrom,
+  tempDir,
+} from '../support/build-fixtures.js';
+import { TEST_BASE_IMAGE, TEST_PIP_IMAGE } from '../support/docker.js';
+import { engines, ready } from '../support/engines.js';
 import { builtServer, startServer, type StartedServer } from '../support/mcp-client.js';
 
 const PROJECT = 'pytorch-fsdp';
@@ -26,23 +32,27 @@ interface BuildResult {
   };
 }
 
-const images: string[] = [];
-const imageName = (suffix: string) => {
-  const name = `dib-e2e-cb-${suffix}-${process.pid}`;
-  images.push(`${name}:latest`);
-  return name;
-};
-
-describe.skipIf(skipWithoutDocker)(
-  'build_image falls back to CodeBuild (local emulator, real AWS SDK, real docker inside)',
-  () => {
+/**
+ * The emulated CodeBuild runs its buildspec's docker commands on one of this machine's engines: the host's 20.10,
+ * or the modern Docker 26 + buildx, which is what CodeBuild's current standard images carry.
+ */
+describe.each(engines())(
+  'build_image falls back to CodeBuild (local emulator, real AWS SDK, real docker inside on the $title)',
+  (engine) => {
+    if (!ready(engine)) return;
+    const images: string[] = [];
+    const imageName = (suffix: string) => {
+      const name = `dib-e2e-cb-${engine.name}-${suffix}-${process.pid}`;
+      images.push(`${name}:latest`);
+      return name;
+    };
     let aws: AwsEmulatorHandle;
     let server: StartedServer;
     beforeAll(async () => {
-      expect(dockerAvailable, 'the emulated CodeBuild runs docker build on the local engine').toBe(true);
       aws = await startAwsEmulator({
         projects: [{ name: PROJECT, environment: { computeType: 'BUILD_GENERAL1_MEDIUM', privilegedMode: true } }],
         timing: { queuedMs: 20, provisioningMs: 20 },
+        commandEnv: engine.env,
       });
       // The server sees no Docker daemon (so detection falls back), and AWS only through the emulator's endpoints.
       server = await startServer({
@@ -55,7 +65,7 @@ describe.skipIf(skipWithoutDocker)(
     afterAll(async () => {
       await server?.close();
       await aws?.stop();
-      removeImages(...images);
+      removeImagesFrom(engine.env, ...images);
     });
 
     const build = async (args: Record<string, unknown>, progress: Progress[] = []) => {
@@ -89,11 +99,11 @@ describe.skipIf(skipWithoutDocker)(
         arguments: { build_id: attempt.codebuild_build_id },
       });
       expect(byCodebuildId.structuredContent).toMatchObject({ build_id: data.build_id, status: 'succeeded' });
-      // The emulated CodeBuild ran docker build on this machine's engine: the image exists here.
-      expect(imageExists(data.image_name)).toBe(true);
-      expect(
-        execFileSync('docker', ['run', '--rm', data.image_name, 'cat', '/where.txt'], { encoding: 'utf8' }).trim(),
-      ).toBe('built-in-codebuild');
+      // The emulated CodeBuild ran docker build on this machine's engine: the image exists there.
+      expect(imageExists(data.image_name, engine.env)).toBe(true);
+      expect(engine.docker(['run', '--rm', data.image_name, 'cat', '/where.txt']).stdout.trim()).toBe(
+        'built-in-codebuild',
+      );
       // The same context again is not uploaded again.
       const puts = aws.count('s3', 'PutObject') + aws.count('s3', 'CreateMultipartUpload');
       const again = await build({ context, image_name: data.image_name.replace(/:latest$/, ''), smoke_test: false });
@@ -244,26 +254,30 @@ describe.skipIf(skipWithoutDocker)(
       expect(status).toBe('SUCCEEDED');
     });
 
-    it('setup-codebuild creates the role, bucket and project, then finds them on a second run', async () => {
-      const env = { ...process.env, ...aws.env, HOME: await tempDir('home') };
-      // Asynchronous: the emulator answers from this very process.
-      const run = async () =>
-        (
-          await execa(
-            process.execPath,
-            [builtServer, 'setup-codebuild', '--project-name', 'fresh-project', '--region', 'us-west-2'],
-            {
-              env,
-              timeout: 60_000,
-            },
-          )
-        ).stdout;
-      const first = await run();
-      expect(first).toMatch(/created\s+.*fresh-project/);
-      const second = await run();
-      expect(second).not.toMatch(/created /);
-      expect(second).toMatch(/found\s+.*fresh-project/);
-      expect(path.basename(builtServer)).toBe('index.js');
-    });
+    // Provisioning runs no docker: once is enough.
+    it.runIf(engine.name === 'host')(
+      'setup-codebuild creates the role, bucket and project, then finds them on a second run',
+      async () => {
+        const env = { ...process.env, ...aws.env, HOME: await tempDir('home') };
+        // Asynchronous: the emulator answers from this very process.
+        const run = async () =>
+          (
+            await execa(
+              process.execPath,
+              [builtServer, 'setup-codebuild', '--project-name', 'fresh-project', '--region', 'us-west-2'],
+              {
+                env,
+                timeout: 60_000,
+              },
+            )
+          ).stdout;
+        const first = await run();
+        expect(first).toMatch(/created\s+.*fresh-project/);
+        const second = await run();
+        expect(second).not.toMatch(/created /);
+        expect(second).toMatch(/found\s+.*fresh-project/);
+        expect(path.basename(builtServer)).toBe('index.js');
+      },
+    );
   },
 );

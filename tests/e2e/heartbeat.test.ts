@@ -2,16 +2,19 @@
 // request after its result (some clients drop the connection when it does).
 import type { Progress } from '@modelcontextprotocol/sdk/types.js';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { makeContext, removeImages, tempDir } from '../support/build-fixtures.js';
-import { skipWithoutDocker, TEST_BASE_IMAGE } from '../support/docker.js';
+import { makeContext, removeImagesFrom, tempDir } from '../support/build-fixtures.js';
+import { TEST_BASE_IMAGE } from '../support/docker.js';
+import { engines, ready } from '../support/engines.js';
 import { startServer, type StartedServer } from '../support/mcp-client.js';
 
-describe.skipIf(skipWithoutDocker)('heartbeats while a waited build is silent (real Docker, stdio)', () => {
+describe.each(engines())('heartbeats while a waited build is silent (stdio, $title)', (engine) => {
+  if (!ready(engine)) return;
   let server: StartedServer;
-  const image = `dib-heartbeat-${process.pid}`;
+  const image = `dib-heartbeat-${engine.name}-${process.pid}`;
   const errors: Error[] = [];
   beforeAll(async () => {
     server = await startServer({
+      ...engine.env,
       DIB_STATE_DIR: await tempDir('heartbeat-state'),
       DIB_HEARTBEAT_SECONDS: '2',
       DIB_SOFT_DEADLINE_SECONDS: '120',
@@ -21,7 +24,7 @@ describe.skipIf(skipWithoutDocker)('heartbeats while a waited build is silent (r
   });
   afterAll(async () => {
     await server?.close();
-    removeImages(`${image}:latest`);
+    removeImagesFrom(engine.env, `${image}:latest`);
   });
 
   it('sends progress at least every heartbeat through a silent 10 s RUN, increasing, and none after the result', async () => {

@@ -2,8 +2,9 @@ import { spawn } from 'node:child_process';
 import path from 'node:path';
 import { Ajv } from 'ajv';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { makeContext, removeImages, tempDir } from '../support/build-fixtures.js';
-import { skipWithoutDocker, TEST_BASE_IMAGE } from '../support/docker.js';
+import { makeContext, removeImagesFrom, tempDir } from '../support/build-fixtures.js';
+import { TEST_BASE_IMAGE } from '../support/docker.js';
+import { engines, ready } from '../support/engines.js';
 import { builtServer, repoRoot, startServer, type StartedServer } from '../support/mcp-client.js';
 
 /**
@@ -55,14 +56,16 @@ describe('tools/list', () => {
   });
 });
 
-describe.skipIf(skipWithoutDocker)('the output contract', () => {
+// On each engine: what detection and a build report differs (buildx, builders, platforms), the schema does not.
+describe.each(engines())('the output contract on the $title', (engine) => {
+  if (!ready(engine)) return;
   let server: StartedServer;
   beforeAll(async () => {
-    server = await startServer({ DIB_STATE_DIR: await tempDir('state'), AWS_ACCESS_KEY_ID: undefined });
+    server = await startServer({ ...engine.env, DIB_STATE_DIR: await tempDir('state'), AWS_ACCESS_KEY_ID: undefined });
   });
   afterAll(async () => {
     await server?.close();
-    removeImages('dib-contract:latest');
+    removeImagesFrom(engine.env, 'dib-contract:latest');
   });
 
   it("returns structuredContent that validates against each tool's declared outputSchema", async () => {

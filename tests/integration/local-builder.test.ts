@@ -12,19 +12,37 @@ import { ExecaProcessSpawner } from '../../src/docker/process-spawner.js';
 import { diagnoseBuildLog } from '../../src/diagnosis/diagnose.js';
 import { ExecaCommandRunner } from '../../src/util/command-runner.js';
 import { findExecutable } from '../../src/util/find-executable.js';
+import { engine as engineNamed, ready, type Engine } from '../support/engines.js';
 
 const BASE_IMAGE = process.env.DIB_TEST_BASE_IMAGE ?? 'dib-test/debian:bookworm';
 // The engine's own 20.10 client runs its built-in BuildKit; a newer client without buildx cannot.
 const DOCKER = (await findExecutable('docker')) ?? 'docker';
 const BUILDKIT_CLIENT = existsSync('/usr/bin/docker') ? '/usr/bin/docker' : DOCKER;
 
-/** The builder for each kind, with the client that kind needs, as the probe would decide it. */
-function builderFor(kind: LocalBuilderKind): LocalDockerBuilder {
+/**
+ * The builders users meet: on the host engine BuildKit (its 20.10 client) and the legacy builder; on the modern
+ * engine BuildKit through buildx (the CLI on PATH, with the buildx plugin in the engine's DOCKER_CONFIG).
+ */
+interface Variant {
+  label: string;
+  kind: LocalBuilderKind;
+  engine: Engine;
+  cliPath: string;
+}
+
+const VARIANTS: Variant[] = [
+  { label: 'buildkit', kind: 'buildkit', engine: engineNamed('host'), cliPath: BUILDKIT_CLIENT },
+  { label: 'legacy', kind: 'legacy', engine: engineNamed('host'), cliPath: DOCKER },
+  { label: 'buildx', kind: 'buildkit', engine: engineNamed('modern'), cliPath: DOCKER },
+];
+
+/** The builder for a variant, with the client and engine it needs, as the probe would decide it. */
+function builderFor(variant: Pick<Variant, 'kind' | 'engine' | 'cliPath'>): LocalDockerBuilder {
   const invocation = dockerInvocationFor({
-    cliPath: kind === 'buildkit' ? BUILDKIT_CLIENT : DOCKER,
+    cliPath: variant.cliPath,
     useSudo: false,
-    env: process.env,
-    builder: kind,
+    env: { ...process.env, ...variant.engine.env },
+    builder: variant.kind,
   });
   return new LocalDockerBuilder({
     docker: new DockerClient(invocation, new ExecaCommandRunner(), new ExecaProcessSpawner()),
@@ -50,7 +68,7 @@ async function processesWithMarker(): Promise<string[]> {
 describe.skipIf(!dockerAvailable && process.env.DIB_REQUIRE_DOCKER !== '1')(
   'LocalDockerBuilder with real Docker',
   () => {
-    const createdTags: string[] = [];
+    const createdTags: { engine: Engine; ref: string }[] = [];
     const logFiles: string[] = [];
     let workDirectory: string;
 
@@ -59,7 +77,7 @@ describe.skipIf(!dockerAvailable && process.env.DIB_REQUIRE_DOCKER !== '1')(
     });
 
     afterAll(async () => {
-      if (createdTags.length > 0) await execa('docker', ['rmi', '-f', ...createdTags], { reject: false });
+      for (const { engine, ref } of createdTags) engine.docker(['rmi', '-f', ref]);
       // The classic builder keeps each step's image as cache, even for failed builds: remove the untagged ones.
       const layers = new Set<string>();
       for (const logFile of logFiles) {
@@ -89,10 +107,10 @@ describe.skipIf(!dockerAvailable && process.env.DIB_REQUIRE_DOCKER !== '1')(
       return directory;
     }
 
-    function options(kind: LocalBuilderKind, name: string, contextDir: string): LocalBuildOptions {
-      const imageRef = `dib-test-local-builder:${name}-${kind}-${marker}`;
-      createdTags.push(imageRef);
-      const logFile = path.join(workDirectory, 'logs', `${name}-${kind}.log`);
+    function options(variant: Variant, name: string, contextDir: string): LocalBuildOptions {
+      const imageRef = `dib-test-local-builder:${name}-${variant.label}-${marker}`;
+      createdTags.push({ engine: variant.engine, ref: imageRef });
+      const logFile = path.join(workDirectory, 'logs', `${name}-${variant.label}.log`);
       logFiles.push(logFile);
       return {
         contextDir,
@@ -105,11 +123,13 @@ describe.skipIf(!dockerAvailable && process.env.DIB_REQUIRE_DOCKER !== '1')(
       };
     }
 
-    describe.each(['buildkit', 'legacy'] as const)('%s builder', (kind) => {
-      const builder = builderFor(kind);
+    describe.each(VARIANTS)('$label builder on the $engine.name engine', (variant) => {
+      if (!ready(variant.engine)) return;
+      const { kind, label } = variant;
+      const builder = builderFor(variant);
       it('builds an image, with events in order and every step counted', { timeout: 180_000 }, async () => {
         const directory = await context(
-          `ok-${kind}`,
+          `ok-${label}`,
           [
             `FROM ${BASE_IMAGE}`,
             'WORKDIR /app',
@@ -121,7 +141,9 @@ describe.skipIf(!dockerAvailable && process.env.DIB_REQUIRE_DOCKER !== '1')(
           { 'hello.txt': 'hello\n' },
         );
         const events: BuildEvent[] = [];
-        const result = await builder.build(options(kind, 'ok', directory), { onEvent: (event) => events.push(event) });
+        const result = await builder.build(options(variant, 'ok', directory), {
+          onEvent: (event) => events.push(event),
+        });
 
         expect(result, result.errorMessage).toMatchObject({ success: true, exitCode: 0, cancelled: false });
         expect(result.imageId).toMatch(/^sha256:[0-9a-f]{64}$/);
@@ -143,7 +165,7 @@ describe.skipIf(!dockerAvailable && process.env.DIB_REQUIRE_DOCKER !== '1')(
         }
         expect(started.find((event) => event.instruction.startsWith('RUN'))?.dockerfileLine).toBe(4);
 
-        const info = await builder.imageInfo(options(kind, 'ok', directory).imageRef, { timeoutMs: 30_000 });
+        const info = await builder.imageInfo(options(variant, 'ok', directory).imageRef, { timeoutMs: 30_000 });
         expect(info?.id).toBe(result.imageId);
         expect(info?.sizeBytes).toBeGreaterThan(0);
         expect(await readFile(result.logFile, 'utf8')).toContain(`built-${marker}`);
@@ -151,8 +173,8 @@ describe.skipIf(!dockerAvailable && process.env.DIB_REQUIRE_DOCKER !== '1')(
 
       it('reports a failing COPY with its Dockerfile line', { timeout: 180_000 }, async () => {
         const dockerfile = `FROM ${BASE_IMAGE}\nWORKDIR /app\nCOPY missing-${marker}.txt /app/\nRUN echo never\n`;
-        const directory = await context(`copy-${kind}`, dockerfile);
-        const result = await builder.build(options(kind, 'copy', directory));
+        const directory = await context(`copy-${label}`, dockerfile);
+        const result = await builder.build(options(variant, 'copy', directory));
 
         expect(result).toMatchObject({ success: false, failedStep: { dockerfileLine: 3 } });
         expect(result.failedStep?.instruction).toMatch(/^COPY missing-/);
@@ -166,9 +188,11 @@ describe.skipIf(!dockerAvailable && process.env.DIB_REQUIRE_DOCKER !== '1')(
 
       it('maps a failing multi-line RUN to its line, with the exit code', { timeout: 180_000 }, async () => {
         const dockerfile = `FROM ${BASE_IMAGE}\nLABEL stage=test\nRUN echo first\nRUN echo failing && \\\n    ls /nonexistent-${marker}\nRUN echo never\n`;
-        const directory = await context(`run-${kind}`, dockerfile);
+        const directory = await context(`run-${label}`, dockerfile);
         const events: BuildEvent[] = [];
-        const result = await builder.build(options(kind, 'run', directory), { onEvent: (event) => events.push(event) });
+        const result = await builder.build(options(variant, 'run', directory), {
+          onEvent: (event) => events.push(event),
+        });
 
         expect(result).toMatchObject({ success: false, failedStep: { dockerfileLine: 4, exitCode: 2 } });
         expect(events.find((event) => event.type === 'step-failed')).toMatchObject({ dockerfileLine: 4, exitCode: 2 });
@@ -177,12 +201,12 @@ describe.skipIf(!dockerAvailable && process.env.DIB_REQUIRE_DOCKER !== '1')(
 
       it('cancels a running step quickly and leaves no docker build behind', { timeout: 180_000 }, async () => {
         const directory = await context(
-          `cancel-${kind}`,
+          `cancel-${label}`,
           `FROM ${BASE_IMAGE}\nRUN echo sleeping-${marker} && sleep 60\n`,
         );
         const controller = new AbortController();
         let abortedAt = 0;
-        const result = await builder.build(options(kind, 'cancel', directory), {
+        const result = await builder.build(options(variant, 'cancel', directory), {
           signal: controller.signal,
           onEvent: (event) => {
             if (event.type === 'log' && event.line.includes(`sleeping-${marker}`) && abortedAt === 0) {
@@ -192,7 +216,7 @@ describe.skipIf(!dockerAvailable && process.env.DIB_REQUIRE_DOCKER !== '1')(
           },
         });
         const latencyMs = performance.now() - abortedAt;
-        console.log(`[${kind}] cancel latency: ${Math.round(latencyMs)} ms`);
+        console.log(`[${label}] cancel latency: ${Math.round(latencyMs)} ms`);
 
         expect(abortedAt).toBeGreaterThan(0);
         expect(result).toMatchObject({ success: false, cancelled: true });
@@ -205,13 +229,13 @@ describe.skipIf(!dockerAvailable && process.env.DIB_REQUIRE_DOCKER !== '1')(
           leftovers = await processesWithMarker();
         }
         expect(leftovers).toEqual([]);
-        const containers = await execa('docker', ['ps', '-a', '--no-trunc', '--format', '{{.ID}} {{.Command}}']);
+        const containers = variant.engine.docker(['ps', '-a', '--no-trunc', '--format', '{{.ID}} {{.Command}}']);
         expect(containers.stdout.split('\n').filter((line) => line.includes(marker))).toEqual([]);
       });
     });
 
     it('returns undefined for an image that does not exist', async () => {
-      expect(await builderFor('legacy').imageInfo(`dib-test-local-builder:absent-${marker}`)).toBeUndefined();
+      expect(await builderFor(VARIANTS[1]!).imageInfo(`dib-test-local-builder:absent-${marker}`)).toBeUndefined();
     });
   },
 );

@@ -1,4 +1,3 @@
-import { spawnSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { afterEach, describe, expect, it } from 'vitest';
 import { smokeResultSchema, type SmokeResult } from '../../src/build-model/smoke-schema.js';
@@ -7,60 +6,61 @@ import { SmokeTester } from '../../src/smoke/smoke-tester.js';
 import { ExecaCommandRunner } from '../../src/util/command-runner.js';
 import { findExecutable } from '../../src/util/find-executable.js';
 import { TEST_BASE_IMAGE, TEST_TORCH_IMAGE } from '../support/docker.js';
+import { engines, ready } from '../support/engines.js';
 
 // Images made by scripts/provision-docker.sh (override with the same variables it reads).
 const DEBIAN = TEST_BASE_IMAGE;
 const TORCH = TEST_TORCH_IMAGE;
 
-function docker(args: string[]): { ok: boolean; stdout: string } {
-  const result = spawnSync('docker', args, { encoding: 'utf8', timeout: 30_000 });
-  return { ok: result.status === 0, stdout: result.stdout ?? '' };
-}
-
-const dockerAvailable = docker(['version', '--format', '{{.Server.Version}}']).ok;
 const DOCKER = (await findExecutable('docker')) ?? 'docker';
 const ID_PREFIX = `it${randomBytes(3).toString('hex')}`;
 let counter = 0;
 
-/** Smoke containers of this test file that still exist; they all carry dib.smoke=1 and a name with ID_PREFIX. */
-function leftovers(): string[] {
-  const list = docker(['ps', '-a', '--filter', 'label=dib.smoke=1', '--format', '{{.Names}}']);
-  expect(list.ok).toBe(true);
-  return list.stdout
-    .split('\n')
-    .map((name) => name.trim())
-    .filter((name) => name.startsWith(`dib-smoke-${ID_PREFIX}`));
-}
+describe.each(engines())('smoke tests on the $title', (engine) => {
+  if (!ready(engine)) return;
+  const docker = (args: string[]) => {
+    const result = engine.docker(args, { timeoutMs: 30_000 });
+    return { ok: result.status === 0, stdout: result.stdout };
+  };
+  /** Smoke containers of this test file that still exist; they all carry dib.smoke=1 and a name with ID_PREFIX. */
+  function leftovers(): string[] {
+    const list = docker(['ps', '-a', '--filter', 'label=dib.smoke=1', '--format', '{{.Names}}']);
+    expect(list.ok).toBe(true);
+    return list.stdout
+      .split('\n')
+      .map((name) => name.trim())
+      .filter((name) => name.startsWith(`dib-smoke-${ID_PREFIX}`));
+  }
 
-function newTester(): { tester: SmokeTester; id: () => string } {
-  let last = '';
-  const tester = new SmokeTester({
-    docker: new DockerClient(
-      dockerInvocationFor({ cliPath: DOCKER, useSudo: false, env: process.env, builder: 'legacy' }),
-      new ExecaCommandRunner(),
-    ),
-    idGenerator: () => (last = `${ID_PREFIX}-${++counter}`),
-  });
-  return { tester, id: () => last };
-}
+  function newTester(): { tester: SmokeTester; id: () => string } {
+    let last = '';
+    const tester = new SmokeTester({
+      docker: new DockerClient(
+        dockerInvocationFor({
+          cliPath: DOCKER,
+          useSudo: false,
+          env: { ...process.env, ...engine.env },
+          builder: 'legacy',
+        }),
+        new ExecaCommandRunner(),
+      ),
+      idGenerator: () => (last = `${ID_PREFIX}-${++counter}`),
+    });
+    return { tester, id: () => last };
+  }
 
-function statuses(result: SmokeResult): Record<string, string> {
-  return Object.fromEntries(result.checks.map((check) => [check.name, check.status]));
-}
+  function statuses(result: SmokeResult): Record<string, string> {
+    return Object.fromEntries(result.checks.map((check) => [check.name, check.status]));
+  }
 
-function requireImage(image: string): void {
-  expect(docker(['image', 'inspect', image]).ok, `${image} is missing: run scripts/provision-docker.sh`).toBe(true);
-}
+  function requireImage(image: string): void {
+    expect(docker(['image', 'inspect', image]).ok, `${image} is missing: run scripts/provision-docker.sh`).toBe(true);
+  }
 
-describe.skipIf(!dockerAvailable && process.env.DIB_REQUIRE_DOCKER !== '1')('smoke tests against Docker', () => {
   afterEach(() => {
     const left = leftovers();
     if (left.length > 0) docker(['rm', '-f', ...left]);
     expect(left, 'smoke containers were left behind').toEqual([]);
-  });
-
-  it('has a reachable Docker daemon', () => {
-    expect(dockerAvailable, 'docker version could not reach a daemon').toBe(true);
   });
 
   it('checks the Debian PyTorch image: imports, versions, nms and tensors pass; CUDA is skipped', async () => {

@@ -43,36 +43,55 @@ export async function copyFsdpExample(): Promise<string> {
   return dir;
 }
 
+/** Variables that point the docker CLI at an engine (`engine.env`); empty for the host engine. */
+export type EngineEnv = Record<string, string>;
+
+function docker(args: string[], env: EngineEnv, timeout: number): string {
+  return execFileSync('docker', args, { encoding: 'utf8', timeout, env: { ...process.env, ...env } });
+}
+
 export function removeImages(...refs: string[]): void {
+  removeImagesFrom({}, ...refs);
+}
+
+/** Removes images from the engine `env` points at. */
+export function removeImagesFrom(env: EngineEnv, ...refs: string[]): void {
   for (const ref of refs) {
     try {
-      execFileSync('docker', ['image', 'rm', '-f', ref], { stdio: 'ignore', timeout: 60_000 });
+      execFileSync('docker', ['image', 'rm', '-f', ref], {
+        stdio: 'ignore',
+        timeout: 60_000,
+        env: { ...process.env, ...env },
+      });
     } catch {
       // already gone
     }
   }
 }
 
-export function imageExists(ref: string): boolean {
+export function imageExists(ref: string, env: EngineEnv = {}): boolean {
   try {
-    execFileSync('docker', ['image', 'inspect', ref], { stdio: 'ignore', timeout: 30_000 });
+    docker(['image', 'inspect', ref], env, 30_000);
     return true;
   } catch {
     return false;
   }
 }
 
-/** Processes whose command line contains `docker build` (the builds a test started must all be gone). */
+/**
+ * Processes whose command line is a docker build: `docker build`, `docker buildx build`, or the buildx plugin the
+ * CLI runs for the latter (`docker-buildx buildx build`), which must not outlive its parent either.
+ */
 export function dockerBuildProcesses(): string[] {
   const output = execFileSync('ps', ['-eo', 'pid,args'], { encoding: 'utf8' });
-  // `docker build` or `docker buildx build` as the command, not the word "build" anywhere in a long argument list.
+  // The command itself, not the word "build" anywhere in a long argument list.
   return output
     .split('\n')
-    .filter((line) => /^\s*\d+\s+(?:sudo\s+(?:-\S+\s+)*)?\S*docker\s+(?:buildx\s+)?build\s/.test(line));
+    .filter((line) => /^\s*\d+\s+(?:sudo\s+(?:-\S+\s+)*)?\S*docker(?:-buildx)?\s+(?:buildx\s+)?build\s/.test(line));
 }
 
-export function containersWithLabel(label: string): string[] {
-  return execFileSync('docker', ['ps', '-aq', '--filter', `label=${label}`], { encoding: 'utf8' })
+export function containersWithLabel(label: string, env: EngineEnv = {}): string[] {
+  return docker(['ps', '-aq', '--filter', `label=${label}`], env, 30_000)
     .split('\n')
     .filter(Boolean);
 }
@@ -83,8 +102,8 @@ export function dockerBuildProcessesFor(imageRef: string): string[] {
 }
 
 /** Containers of one image, running or stopped (a legacy builder's step container is one). */
-export function containersOfImage(imageRef: string): string[] {
-  return execFileSync('docker', ['ps', '-aq', '--filter', `ancestor=${imageRef}`], { encoding: 'utf8' })
+export function containersOfImage(imageRef: string, env: EngineEnv = {}): string[] {
+  return docker(['ps', '-aq', '--filter', `ancestor=${imageRef}`], env, 30_000)
     .split('\n')
     .filter(Boolean);
 }
