@@ -266,7 +266,8 @@ describe('BuildService attempt loop', () => {
     const record = await run(ports, { smokeTest: true, push: true, imageRef: 'r.example/demo:v1' });
     expect(record).toMatchObject({ status: 'succeeded', push: { ref: 'r.example/demo:v1', pushed: true } });
     expect(record.push?.digest).toMatch(/^sha256:[0-9a-f]{64}$/);
-    expect(ports.calls.slice(-2)).toEqual(['smokeTest r.example/demo:v1', 'push r.example/demo:v1']);
+    // The smoke test checks the image this attempt built (by id); the push names the tag the user asked for.
+    expect(ports.calls.slice(-2)).toEqual(['smokeTest sha256:built', 'push r.example/demo:v1']);
   });
 
   it('never pushes an image that failed its smoke test, nor a build without push', async () => {
@@ -290,7 +291,7 @@ describe('BuildService attempt loop', () => {
     expect(record).toMatchObject({
       status: 'failed',
       phase: 'finished',
-      image_id: 'sha256:inspected',
+      image_id: 'sha256:built',
       push: { pushed: false },
       error: { kind: 'push-failed', next_step: 'docker login r.example' },
     });
