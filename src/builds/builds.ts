@@ -2,7 +2,7 @@ import { stat } from 'node:fs/promises';
 import path from 'node:path';
 import type { Config } from '../config.js';
 import { DEFAULT_REGION, probeAws } from '../environment/aws-probe.js';
-import { probeDocker, type DockerStatus } from '../environment/docker-probe.js';
+import { daemonStateInWords, probeDocker, type DockerStatus } from '../environment/docker-probe.js';
 import { CODEBUILD_CHARGES_WARNING, FALLBACK_MESSAGE, NEITHER_AVAILABLE_MESSAGE } from '../environment/recommend.js';
 import type { SmokeResult } from '../build-model/smoke-schema.js';
 import { SmokeTester } from '../smoke/smoke-tester.js';
@@ -197,7 +197,7 @@ export class Builds implements BuildsApi {
     }
     const docker = await this.probeDocker(params.useSudo);
     if (docker.daemon.state === 'reachable') return local(docker);
-    const dockerProblem = `Docker is ${docker.daemon.state}${docker.daemon.error ? `: ${docker.daemon.error}` : ''}.`;
+    const dockerProblem = `Docker is ${daemonStateInWords(docker.daemon.state)}${docker.daemon.error ? `: ${docker.daemon.error}` : ''}.`;
     const dockerSteps = docker.daemon.hint ? [docker.daemon.hint] : [];
     if (params.forceLocal) {
       return {

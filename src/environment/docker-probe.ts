@@ -89,6 +89,22 @@ function majorOf(version: string | undefined): number | undefined {
   return match ? Number(match[1]) : undefined;
 }
 
+/** The daemon's state in words a user reads: "Docker is not responding", not "Docker is unresponsive". */
+export function daemonStateInWords(state: DaemonState): string {
+  switch (state) {
+    case 'reachable':
+      return 'answers';
+    case 'unresponsive':
+      return 'not responding';
+    case 'unreachable':
+      return 'not reachable';
+    case 'permission-denied':
+      return 'refusing this user (permission denied)';
+    case 'no-cli':
+      return 'not installed (no docker CLI)';
+  }
+}
+
 /** Classifies why `docker version` could not reach the daemon from the CLI's own error text. */
 export function classifyDaemonError(result: CommandResult): { state: DaemonState; error: string; hint: string } {
   const text = `${result.stderr}\n${result.stdout}`.trim();

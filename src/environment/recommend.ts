@@ -1,6 +1,6 @@
 import { shellLine } from '../util/quoted.js';
 import type { AwsStatus } from './aws-probe.js';
-import type { DockerStatus } from './docker-probe.js';
+import { daemonStateInWords, type DockerStatus } from './docker-probe.js';
 
 export type BuildMode = 'local' | 'codebuild' | 'none';
 
@@ -64,7 +64,7 @@ export function recommendMode({ docker, aws, forceLocal, forceCodebuild }: Recom
           mode: 'local',
           ready: false,
           reason:
-            `force_local is set but Docker is not available (${docker.daemon.state}): ${docker.daemon.error ?? ''}`.trim(),
+            `force_local is set but Docker is ${daemonStateInWords(docker.daemon.state)}: ${docker.daemon.error ?? ''}`.trim(),
           warnings: [],
           next_steps: dockerUnavailableSteps(docker),
         };
@@ -97,7 +97,7 @@ export function recommendMode({ docker, aws, forceLocal, forceCodebuild }: Recom
     return {
       mode: 'codebuild',
       ready: problems.length === 0,
-      reason: `${FALLBACK_MESSAGE} (Docker: ${docker.daemon.state}; AWS credentials from ${aws.credentials.source}.)`,
+      reason: `${FALLBACK_MESSAGE} (Docker is ${daemonStateInWords(docker.daemon.state)}; AWS credentials from ${aws.credentials.source}.)`,
       warnings: [...codebuildWarnings(aws), ...sudoHint],
       next_steps: [...sudoHint, ...problems],
     };
@@ -106,7 +106,7 @@ export function recommendMode({ docker, aws, forceLocal, forceCodebuild }: Recom
   return {
     mode: 'none',
     ready: false,
-    reason: `${NEITHER_AVAILABLE_MESSAGE}. Docker: ${docker.daemon.state}.${awsCliNote}`,
+    reason: `${NEITHER_AVAILABLE_MESSAGE}. Docker is ${daemonStateInWords(docker.daemon.state)}.${awsCliNote}`,
     warnings: [],
     next_steps: [...sudoHint, ...dockerUnavailableSteps(docker), ...INSTALL_OR_CONFIGURE],
   };

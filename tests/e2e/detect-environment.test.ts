@@ -140,6 +140,8 @@ describe('detect_environment over stdio without a usable Docker daemon', () => {
       expect(data.aws.identity.error).toBeDefined();
       expect(data.aws.codebuild_project.error).toBeDefined();
       expect(data.recommendation.mode).toBe('codebuild');
+      // A hung daemon is said to be hung, not "unavailable": the user restarts it instead of installing Docker.
+      expect(data.recommendation.reason).toContain('Docker is not responding');
       expect(data.recommendation.warnings).toContain(CODEBUILD_CHARGES_WARNING);
       expect(JSON.stringify(data)).not.toContain('not-a-real-secret');
     } finally {

@@ -99,4 +99,9 @@ describe('recommendMode follows the seed detection order', () => {
     expect(r.mode).toBe('none');
     expect(r.reason).toMatch(/AWS CLI is installed but no credentials resolve/);
   });
+  it('a hung daemon is "not responding" with its hint first, not a call to install Docker', () => {
+    const r = recommendMode({ docker: docker('unresponsive'), aws: aws(false), ...none });
+    expect(r.reason).toContain(`${NEITHER_AVAILABLE_MESSAGE}. Docker is not responding.`);
+    expect(r.next_steps[0]).toBe('hint for unresponsive');
+  });
 });
