@@ -13,6 +13,7 @@ export type DiagnosisKind =
   | 'network'
   | 'docker-permission-denied'
   | 'docker-daemon-unavailable'
+  | 'docker-daemon-lost'
   | 'buildkit-unavailable'
   // CUDA extension builds (flash-attn, apex, xformers, deepspeed, bitsandbytes, ...)
   | 'cuda-ext-build-isolation'

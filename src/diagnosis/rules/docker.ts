@@ -266,6 +266,8 @@ export function dockerAccess(scope: FailureScope): Diagnosis[] {
       },
     ];
   }
+  const lost = daemonLost(lines);
+  if (lost.length > 0) return lost;
   const daemon = findLine(
     lines,
     /Cannot connect to the Docker daemon at \S+\. Is the docker daemon running\?|cannot connect to the Docker daemon\. Is 'docker daemon' running on this host\?|error during connect:/i,
@@ -301,6 +303,31 @@ export function dockerAccess(scope: FailureScope): Diagnosis[] {
     ];
   }
   return [];
+}
+
+/**
+ * The client lost its connection to the daemon while the build ran: the daemon stopped, restarted or crashed (or
+ * a remote engine's link dropped). BuildKit's client says `error reading from server: EOF` / `transport is closing`;
+ * the legacy client ends its output with a bare `unexpected EOF`. Nothing in the Dockerfile is at fault.
+ */
+function daemonLost(lines: readonly string[]): Diagnosis[] {
+  const index = findLine(
+    lines,
+    /(?:rpc error: code = Unavailable desc = |\bUnavailable: )(?:error reading from server: EOF|transport is closing)|^(?:error waiting for container: )?unexpected EOF$/,
+  );
+  if (index < 0) return [];
+  return [
+    {
+      kind: 'docker-daemon-lost',
+      summary:
+        'The connection to the Docker daemon was lost during the build: the daemon stopped, restarted or crashed. The Dockerfile is not at fault.',
+      excerpt: excerpt(lines, index),
+      fixable: false,
+      fix: { action: 'start-docker-daemon' },
+      nextStep:
+        'Check that the Docker daemon is running again (`docker info`; on Linux `sudo systemctl status docker` and `journalctl -u docker` for why it stopped, often out of memory or disk), then rebuild unchanged.',
+    },
+  ];
 }
 
 /** `RUN --mount` (and other BuildKit-only syntax) under the legacy builder. */

@@ -426,6 +426,16 @@ describe('Docker access', () => {
     });
   });
 
+  it.each(['legacy', 'buildx-plain', 'rawjson'])(
+    'a daemon lost mid-build is said to be lost, not blamed on the Dockerfile (%s, captured)',
+    (form) => {
+      const diagnosis = only(diagnoseFixture(`daemonlost.${form}.log`, 'daemonlost'));
+      expect(diagnosis).toMatchObject({ kind: 'docker-daemon-lost', fixable: false });
+      expect(diagnosis.nextStep).toMatch(/docker info/);
+      expect(diagnosis.dockerfileLine).toBeUndefined();
+    },
+  );
+
   it.each(BUILDERS)('daemon not running (%s, captured)', (builder) => {
     expect(only(diagnoseFixture(`nodaemon.${builder}.log`)).kind).toBe('docker-daemon-unavailable');
   });
