@@ -7,6 +7,8 @@ import { currentProcessIdentity, type ProcessIdentity } from './process-identity
 import type { SmokeResult } from '../build-model/smoke-schema.js';
 import type { BuildRecordStore } from './record-store.js';
 import { ContextWriteError } from '../util/context-write.js';
+import { ExpectedFailure } from '../util/errors.js';
+import { stateDirFailure } from './record-problems.js';
 
 export interface BuildServiceDeps {
   store: BuildRecordStore;
@@ -152,6 +154,18 @@ export class BuildService {
     return true;
   }
 
+  /**
+   * Stops a running build because of a fault outside it (its state directory cannot be written): the build ends
+   * failed with that failure's kind and next step. Returns false when it was not running here.
+   */
+  async fail(buildId: string, failure: ExpectedFailure): Promise<boolean> {
+    const active = this.active.get(buildId);
+    if (!active) return false;
+    active.controller.abort(failure);
+    await active.done;
+    return true;
+  }
+
   /** Cancels every running build, e.g. when the server shuts down. */
   async cancelAll(): Promise<void> {
     await Promise.all([...this.active.keys()].map((id) => this.cancel(id)));
@@ -194,6 +208,11 @@ export class BuildService {
           : 'Start it again with build_image when wanted.',
       };
     };
+    // Stopped by a cancel or the timeout, or failed by a fault outside the build (see fail()).
+    const stopped = (changes: Partial<BuildRecord> = {}) =>
+      signal.reason instanceof ExpectedFailure
+        ? finish({ ...changes, status: 'failed', error: failureError(signal.reason) })
+        : finish({ ...changes, status: 'cancelled', error: cancelledError() });
     try {
       await this.update(record, {
         status: 'running',
@@ -209,7 +228,7 @@ export class BuildService {
         });
       }
       for (let attempt = 1; attempt <= request.maxAttempts; attempt++) {
-        if (signal.aborted) return await finish({ status: 'cancelled', error: cancelledError() });
+        if (signal.aborted) return await stopped();
         const logFile = path.join(workDir, '..', `attempt-${attempt}.log`);
         const attemptRecord: BuildRecord['attempts'][number] = {
           number: attempt,
@@ -239,7 +258,7 @@ export class BuildService {
           ...(outcome.remoteId ? { codebuild_build_id: outcome.remoteId } : {}),
           ...(outcome.consoleUrl ? { console_url: outcome.consoleUrl } : {}),
         });
-        if (outcome.cancelled || signal.aborted) return await finish({ status: 'cancelled', error: cancelledError() });
+        if (outcome.cancelled || signal.aborted) return await stopped();
         if (outcome.success) {
           // Verdicts go by the image this attempt built (its id), never by name:tag, which another build of the
           // same tag may have moved by the time the smoke test runs.
@@ -264,7 +283,7 @@ export class BuildService {
             progress: { ...record.progress, message: 'smoke testing' },
           });
           const smoke = await ports.smokeTest(request, builtImage, signal);
-          if (signal.aborted) return await finish({ status: 'cancelled', smoke, error: cancelledError() });
+          if (signal.aborted) return await stopped({ smoke });
           if (smoke.passed) return await pushThenFinish(smoke);
           const smokePlan = ports.planAfterSmokeFailure
             ? await ports.planAfterSmokeFailure(request, smoke, prepared, workDir)
@@ -309,7 +328,9 @@ export class BuildService {
       }
       return await finish({ status: 'failed' });
     } catch (error) {
-      if (signal.aborted) return await finish({ status: 'cancelled', error: cancelledError() });
+      if (signal.aborted) return await stopped();
+      const fault = stateFault(this.deps.store.stateDir, error);
+      if (fault) return await finish({ status: 'failed', error: failureError(fault) });
       // A background build has no caller to throw to: the bug is recorded, with its stack, and written to stderr.
       process.stderr.write(
         `docker-image-builder: build ${record.build_id} failed with a bug: ${(error as Error).stack}\n`,
@@ -385,6 +406,22 @@ async function writeFixesOrWarn(
       warning: `write_fixes: ${error.message}. The build used the fixed copy ${copy}. ${error.nextStep}`,
     };
   }
+}
+
+/** Errnos of a file system that cannot take the build's files: they fail the build, they are not bugs. */
+const STATE_WRITE_ERRNOS = new Set(['ENOSPC', 'EDQUOT', 'EROFS', 'EIO', 'EACCES', 'EPERM']);
+
+/** The state-directory failure an error is, if any: a store failure, or a log/event file write that failed. */
+function stateFault(stateDir: string, error: unknown): ExpectedFailure | undefined {
+  if (error instanceof ExpectedFailure && (error.kind === 'no-space' || error.kind === 'state-dir')) return error;
+  const code = (error as NodeJS.ErrnoException | undefined)?.code;
+  if (typeof code === 'string' && STATE_WRITE_ERRNOS.has(code))
+    return stateDirFailure(stateDir, 'Writing the build log', error);
+  return undefined;
+}
+
+function failureError(failure: ExpectedFailure): BuildError {
+  return { kind: failure.kind, summary: failure.message, excerpt: '', next_step: failure.nextStep };
 }
 
 /** The error of a failed smoke test when no diagnosis port is wired. */

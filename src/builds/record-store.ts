@@ -1,6 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import { appendFileSync, constants } from 'node:fs';
-import { access, mkdir, open, readdir, readFile, rm, stat } from 'node:fs/promises';
+import { access, mkdir, open, readdir, readFile, rm, stat, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { TERMINAL_STATUSES, buildRecordSchema, type BuildRecord } from '../build-model/record-schema.js';
 import { writeFileAtomic } from '../util/atomic-write.js';
@@ -35,6 +35,9 @@ export interface RecordStoreOptions {
   isAlive?: (identity: ProcessIdentity) => boolean;
   now?: () => Date;
 }
+
+/** Enough for a final record.json and its atomic copy (a record with its excerpts is a few kilobytes). */
+const SPACE_RESERVE_BYTES = 64 * 1024;
 
 /**
  * Build records as JSON files under the state directory, one folder per build: `record.json` (written atomically,
@@ -109,19 +112,56 @@ export class BuildRecordStore {
     return BUILD_ID_PATTERN.test(buildId);
   }
 
-  /** Creates the build's folder; returns the log file of the first attempt and the work folder for fixed files. */
+  /**
+   * Creates the build's folder and its space reserve; returns the log file of the first attempt and the work folder
+   * for fixed files.
+   */
   async prepare(buildId: string): Promise<{ logFile: string; workDir: string }> {
     const dir = this.dirOf(buildId);
-    await this.guard('Creating the build folder', () => mkdir(path.join(dir, 'work'), { recursive: true }));
+    await this.guard('Creating the build folder', async () => {
+      await mkdir(path.join(dir, 'work'), { recursive: true });
+      await writeFile(this.reserveFile(buildId), Buffer.alloc(SPACE_RESERVE_BYTES), { flag: 'wx' }).catch(
+        (error: NodeJS.ErrnoException) => {
+          if (error.code !== 'EEXIST') throw error;
+        },
+      );
+    });
     return { logFile: path.join(dir, 'attempt-1.log'), workDir: path.join(dir, 'work') };
+  }
+
+  /**
+   * A few kilobytes kept free for the build's last record: when a log fills the disk, the record that says so is
+   * written in the space this file gives back.
+   */
+  private reserveFile(buildId: string): string {
+    return path.join(this.dirOf(buildId), 'space-reserve');
   }
 
   async save(record: BuildRecord): Promise<void> {
     const dir = this.dirOf(record.build_id);
-    await this.guard('Saving the build record', async () => {
+    const write = async () => {
       await mkdir(dir, { recursive: true });
       await writeFileAtomic(path.join(dir, 'record.json'), `${JSON.stringify(record, null, 2)}\n`);
+    };
+    await this.guard('Saving the build record', async () => {
+      try {
+        await write();
+      } catch (error) {
+        // A full disk: give back the build's reserve and write the record in its place.
+        if ((error as NodeJS.ErrnoException).code !== 'ENOSPC') throw error;
+        if (!(await this.releaseReserve(record.build_id))) throw error;
+        await write();
+      }
+      if (TERMINAL_STATUSES.includes(record.status)) await this.releaseReserve(record.build_id);
     });
+  }
+
+  /** Deletes the build's space reserve; false when there was none. */
+  private async releaseReserve(buildId: string): Promise<boolean> {
+    return rm(this.reserveFile(buildId)).then(
+      () => true,
+      () => false,
+    );
   }
 
   /** Runs a state-directory operation; a file-system error becomes an expected failure naming DIB_STATE_DIR. */

@@ -3,6 +3,7 @@ import type { BuildRecord } from '../build-model/record-schema.js';
 import { BuildService } from './build-service.js';
 import { EventLogWriter } from './event-log.js';
 import type { TargetSpec } from './job.js';
+import { stateDirFailure } from './record-problems.js';
 import { BuildRecordStore } from './record-store.js';
 
 /** The name index.ts knows the worker by: `node dist/index.js __build-worker BUILD_ID`. */
@@ -53,7 +54,18 @@ export async function runBuildWorker(buildId: string, deps: WorkerDeps): Promise
     const job = await store.loadJob(buildId);
     const queued = await store.loadRaw(buildId);
     let lastProgressSave = 0;
-    service.events.on('event', (_id: string, event, record: BuildRecord) => log.append(record, event));
+    let eventsUnwritable = false;
+    service.events.on('event', (_id: string, event, record: BuildRecord) => {
+      if (eventsUnwritable) return;
+      try {
+        log.append(record, event);
+      } catch (error) {
+        if (typeof (error as NodeJS.ErrnoException).code !== 'string') throw error;
+        // A full or read-only disk fails this build, by name, instead of killing its worker mid-build.
+        eventsUnwritable = true;
+        void service.fail(buildId, stateDirFailure(store.stateDir, 'Writing the build events', error));
+      }
+    });
     service.events.on('change', (record: BuildRecord) => {
       const now = Date.now();
       if (now - lastProgressSave < PROGRESS_SAVE_MS) return;

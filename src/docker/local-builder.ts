@@ -158,9 +158,16 @@ export class LocalDockerBuilder {
     await mkdir(path.dirname(path.resolve(options.logFile)), { recursive: true });
     await rm(iidFile, { force: true });
     const log = createWriteStream(options.logFile, { encoding: 'utf8' });
-    const logClosed = new Promise<void>((resolve, reject) => {
+    // A log that cannot be written (a full or read-only disk) stops the build: it is thrown, errno intact, once
+    // docker has exited, so the caller fails this build alone.
+    let logError: NodeJS.ErrnoException | undefined;
+    const logClosed = new Promise<void>((resolve) => {
       log.once('close', resolve);
-      log.once('error', reject);
+      log.on('error', (error: NodeJS.ErrnoException) => {
+        logError ??= error;
+        stop();
+        resolve();
+      });
     });
 
     let cancelled = false;
@@ -204,7 +211,7 @@ export class LocalDockerBuilder {
           if (exited) return;
           trackLegacyStep(legacyStep, line);
           for (const event of parser.push(line, stream)) {
-            if (event.type === 'log') log.write(`${event.line}\n`);
+            if (event.type === 'log' && logError === undefined) log.write(`${event.line}\n`);
             // The image id is announced once, from the iid file, after the process has exited.
             if (event.type !== 'image-built') emit(event);
           }
@@ -234,6 +241,7 @@ export class LocalDockerBuilder {
     }
     log.end();
     await logClosed;
+    if (logError !== undefined) throw logError;
 
     const durationMs = Math.round(this.now() - started);
     let errorMessage: string | undefined;

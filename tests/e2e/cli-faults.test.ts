@@ -5,7 +5,7 @@ import { chmod, cp, mkdir, readFile, rm } from 'node:fs/promises';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { makeContext, makePipConflictContext, tempDir } from '../support/build-fixtures.js';
-import { TEST_PIP_IMAGE } from '../support/docker.js';
+import { TEST_BASE_IMAGE, TEST_PIP_IMAGE } from '../support/docker.js';
 import { engines, ready } from '../support/engines.js';
 import { builtServer, startServer } from '../support/mcp-client.js';
 
@@ -18,6 +18,14 @@ function cli(args: string[], env: Record<string, string> = {}, timeoutMs = 60_00
     timeout: timeoutMs,
   });
   return { status: result.status, stdout: result.stdout, stderr: result.stderr };
+}
+
+/** A small tmpfs at a fresh folder (root only, as in CI): a disk that a build's log can fill. */
+async function smallMount(size: string): Promise<{ dir: string; unmount(): void }> {
+  const dir = await tempDir('smallmount');
+  const result = spawnSync('mount', ['-t', 'tmpfs', '-o', `size=${size}`, 'tmpfs', dir], { encoding: 'utf8' });
+  if (result.status !== 0) throw new Error(`mount tmpfs ${dir}: ${result.stderr}`);
+  return { dir, unmount: () => spawnSync('umount', [dir]) };
 }
 
 /** A tmpfs at a fresh folder, filled by `fill`, then remounted read-only (root only, as in CI). */
@@ -159,4 +167,50 @@ describe.each(engines())('write_fixes that cannot write, on the $title', (engine
       mount.unmount();
     }
   });
+});
+
+describe.each(engines())('a state disk that a build fills, on the $title', (engine) => {
+  if (!ready(engine)) return;
+  let mount: { dir: string; unmount(): void } | undefined;
+  afterAll(() => mount?.unmount());
+
+  it('fails that build as no-space naming DIB_STATE_DIR, and the server goes on to build once space is freed', async () => {
+    mount = await smallMount('1m');
+    const server = await startServer({ ...engine.env, DIB_STATE_DIR: mount.dir });
+    try {
+      // About 1.5 MB of output (and more in its event log): more than the 1 MiB disk holds.
+      const noisy = await makeContext({
+        Dockerfile: `FROM ${TEST_BASE_IMAGE}\nRUN for i in $(seq 1 30000); do echo "line $i of padding padding padding"; done\n`,
+      });
+      const full = await server.client.callTool({
+        name: 'build_image',
+        arguments: { context: noisy, image_name: `dib-full-${engine.name}`, smoke_test: false, no_cache: true },
+      });
+      const failed = full.structuredContent as {
+        status: string;
+        build_id: string;
+        record: { error: { kind: string; summary: string; next_step: string } };
+      };
+      expect(failed.status).toBe('failed');
+      expect(failed.record.error.kind).toBe('no-space');
+      expect(failed.record.error.summary).toContain(mount.dir);
+      expect(failed.record.error.next_step).toContain('DIB_STATE_DIR');
+      expect(JSON.stringify(full.content)).not.toMatch(STACK_LINE);
+
+      // The same server still answers, and lists the build with its verdict.
+      const listed = await server.client.callTool({ name: 'list_builds', arguments: {} });
+      expect(JSON.stringify(listed.structuredContent)).toContain(failed.build_id);
+
+      await rm(path.join(mount.dir, 'builds', failed.build_id), { recursive: true, force: true });
+      const quiet = await makeContext({ Dockerfile: `FROM ${TEST_BASE_IMAGE}\nRUN echo fits\n` });
+      const next = await server.client.callTool({
+        name: 'build_image',
+        arguments: { context: quiet, image_name: `dib-full-${engine.name}`, smoke_test: false },
+      });
+      expect((next.structuredContent as { status: string }).status).toBe('succeeded');
+    } finally {
+      await server.close();
+      engine.docker(['image', 'rm', '-f', `dib-full-${engine.name}:latest`]);
+    }
+  }, 180_000);
 });

@@ -15,6 +15,7 @@ import type { BuildError, BuildRecord } from '../../../src/build-model/record-sc
 import type { SmokeResult } from '../../../src/build-model/smoke-schema.js';
 import { BuildService } from '../../../src/builds/build-service.js';
 import { BuildRecordStore } from '../../../src/builds/record-store.js';
+import { stateDirFailure } from '../../../src/builds/record-problems.js';
 import { smokeResult } from '../../support/fake-builds.js';
 
 const BUILD_ID = 'local-20261201T000000-abc123';
@@ -210,6 +211,19 @@ describe('BuildService attempt loop', () => {
     expect(service.isActive(BUILD_ID)).toBe(false);
     expect(await service.cancel(BUILD_ID)).toBe(false);
     expect((await store.load(BUILD_ID))?.status).toBe('cancelled');
+  });
+
+  it('fails a build stopped by a fault outside it with that fault, not as cancelled', async () => {
+    const ports = new FakePorts([runsUntilAborted]);
+    const started = new Promise<void>((resolve) => (ports.attemptStarted = resolve));
+    await service.start(BUILD_ID, request(), { mode: 'local', ports });
+    await started;
+    const full = Object.assign(new Error('write failed'), { code: 'ENOSPC' });
+    expect(await service.fail(BUILD_ID, stateDirFailure(stateDir, 'Writing the build events', full))).toBe(true);
+    const record = await store.load(BUILD_ID);
+    expect(record).toMatchObject({ status: 'failed', phase: 'finished', error: { kind: 'no-space' } });
+    expect(record?.error?.next_step).toContain('DIB_STATE_DIR');
+    expect(ports.inputs[0]?.signal.aborted).toBe(true);
   });
 
   it('stops a build that passes its timeout and says to raise it', async () => {
