@@ -80,7 +80,16 @@ export function yamlQuote(value: string): string {
     else if (ch === '\n') out += '\\n';
     else if (ch === '\t') out += '\\t';
     else if (ch === '\r') out += '\\r';
-    else if (code < 0x20 || code === 0x7f || code === 0x85 || code === 0x2028 || code === 0x2029 || code === 0xfeff) {
+    else if (
+      code < 0x20 ||
+      (code >= 0x7f && code <= 0x9f) || // DEL and the C1 controls: not printable in YAML
+      code === 0x2028 ||
+      code === 0x2029 ||
+      code === 0xfeff ||
+      code === 0xfffe ||
+      code === 0xffff ||
+      (code >= 0xd800 && code <= 0xdfff) // a lone surrogate
+    ) {
       out += `\\u${code.toString(16).padStart(4, '0')}`;
     } else out += ch;
   }

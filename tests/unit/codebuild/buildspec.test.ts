@@ -7,6 +7,7 @@ import { execFileSync, spawnSync } from 'node:child_process';
 import { chmodSync, existsSync, mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
+import yaml from 'js-yaml';
 import { afterAll, describe, expect, it } from 'vitest';
 import {
   buildspecCommands,
@@ -99,6 +100,13 @@ describe('yamlQuote', () => {
       expect(quoted).not.toContain('\n');
       expect(parseYamlSubset(`key: ${quoted}`)).toEqual({ key: value });
       expect(JSON.parse(quoted)).toBe(value);
+    }
+  });
+
+  it('gives a scalar a strict YAML parser (js-yaml) accepts, C1 controls and lone surrogates included', () => {
+    const c1 = Array.from({ length: 0x20 }, (_, i) => String.fromCharCode(0x80 + i)).join('');
+    for (const value of [...NASTY, c1, `token${c1}end`, '\ud800 lone', '\ufffe\uffff']) {
+      expect(yaml.load(`key: ${yamlQuote(value)}\n`)).toEqual({ key: value });
     }
   });
 });
