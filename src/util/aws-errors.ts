@@ -134,11 +134,17 @@ function describeKind(kind: AwsFailureKind, call: AwsCall, f: Facts): { message:
         nextStep:
           'Wait a minute and retry; if it keeps happening, run fewer builds at once or ask AWS for a higher rate.',
       };
-    case 'aws-unreachable':
+    case 'aws-unreachable': {
+      // An endpoint name that does not resolve is, on a working network, most often a region that does not exist.
+      const unknownHost =
+        call.region !== undefined && f.code === 'ENOTFOUND' && f.detail.includes(`.${call.region}.amazonaws.com`);
       return {
         message: `${what}: the AWS endpoint did not answer ${quoted}`,
-        nextStep: `Check the network path to ${where} (proxy, VPN, AWS_ENDPOINT_URL_*), then retry.`,
+        nextStep: unknownHost
+          ? `region: ${call.region} may not be an AWS region (its ${call.service} endpoint name does not resolve). Pass region (CLI --region) with a real one such as us-east-1, or, if it is right, check the network path to ${where} (proxy, VPN, AWS_ENDPOINT_URL_*), then retry.`
+          : `Check the network path to ${where} (proxy, VPN, AWS_ENDPOINT_URL_*), then retry.`,
       };
+    }
     case 'aws-unexpected-response':
       return {
         message: `${what}: AWS answered with something the SDK could not read ${quoted}`,

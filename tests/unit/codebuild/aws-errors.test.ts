@@ -233,6 +233,15 @@ describe('describeAwsError: no answer', () => {
     expect(failure.code).toBe('ECONNREFUSED');
   });
 
+  it('a region that does not exist: its endpoint name does not resolve, and the next step names region', async () => {
+    // No endpoint override: the SDK builds codebuild.xx-nowhere-9.amazonaws.com, which no DNS knows.
+    const client = new CodeBuildClient({ region: 'xx-nowhere-9', credentials: CREDENTIALS, maxAttempts: 1 });
+    const failure = await failureOf(() => start(client), { ...START, region: 'xx-nowhere-9' });
+    expect(failure.kind).toBe('aws-unreachable');
+    expect(failure.code).toBe('ENOTFOUND');
+    expect(failure.nextStep).toMatch(/^region: xx-nowhere-9 may not be an AWS region/);
+  });
+
   it('a cancelled call', async () => {
     handler = () => undefined;
     const controller = new AbortController();
