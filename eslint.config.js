@@ -11,7 +11,7 @@ const LAYERS = [
   ['index.ts'],
   ['stdio.ts'],
   ['server.ts'],
-  ['tools', 'cli'],
+  ['tools', 'resources', 'cli'],
   ['deps.ts'],
   ['inputs'],
   ['builds'],
@@ -29,6 +29,7 @@ const LAYERS = [
 /** Everything under src/ except the MCP layer (root files, tools/) and the CLI. */
 const MCP_FREE = [
   'src/inputs/**',
+  'src/resources/**',
   'src/builds/**',
   'src/codebuild/**',
   'src/diagnosis/**',

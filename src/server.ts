@@ -1,7 +1,15 @@
-import { McpServer } from '@modelcontextprotocol/sdk/server/mcp.js';
+import { McpServer, ResourceTemplate } from '@modelcontextprotocol/sdk/server/mcp.js';
 import type { RequestHandlerExtra } from '@modelcontextprotocol/sdk/shared/protocol.js';
-import type { CallToolResult, ServerNotification, ServerRequest } from '@modelcontextprotocol/sdk/types.js';
+import {
+  ErrorCode,
+  McpError,
+  type CallToolResult,
+  type ReadResourceResult,
+  type ServerNotification,
+  type ServerRequest,
+} from '@modelcontextprotocol/sdk/types.js';
 import type { ServerDeps } from './deps.js';
+import { buildLogResources, type ResourceTemplateDefinition } from './resources/build-logs.js';
 import { createTools } from './tools/index.js';
 import type { AnyToolDefinition, ToolContext } from './tools/tool.js';
 import { ExpectedFailure, InputError, failureText } from './util/errors.js';
@@ -55,6 +63,7 @@ function registerTool(server: McpServer, tool: AnyToolDefinition): void {
         const result: CallToolResult = {
           content: [{ type: 'text', text: resultText(outcome.summary, outcome.structured) }],
         };
+        for (const link of outcome.links ?? []) result.content.push({ type: 'resource_link', ...link });
         if (outcome.structured !== undefined) result.structuredContent = outcome.structured as Record<string, unknown>;
         if (outcome.isError) result.isError = true;
         return result;
@@ -70,12 +79,39 @@ function registerTool(server: McpServer, tool: AnyToolDefinition): void {
   );
 }
 
-/** Builds the MCP server with every tool registered; the caller connects it to a transport. */
+function registerResourceTemplate(server: McpServer, definition: ResourceTemplateDefinition): void {
+  const { list } = definition;
+  server.registerResource(
+    definition.name,
+    new ResourceTemplate(definition.uriTemplate, {
+      list: list ? async () => ({ resources: await list() }) : undefined,
+    }),
+    { title: definition.title, description: definition.description, mimeType: definition.mimeType },
+    async (uri, variables): Promise<ReadResourceResult> => {
+      const flat = Object.fromEntries(
+        Object.entries(variables).map(([key, value]) => [key, Array.isArray(value) ? value.join(',') : value]),
+      );
+      try {
+        const page = await definition.read(uri.href, flat);
+        return { contents: [{ uri: page.uri, mimeType: page.mimeType, text: page.text, _meta: page.meta }] };
+      } catch (error) {
+        // A resource read has no isError: bad URIs and unreadable logs are invalid params, with the next step.
+        if (error instanceof InputError || error instanceof ExpectedFailure) {
+          throw new McpError(ErrorCode.InvalidParams, failureText(error));
+        }
+        throw error;
+      }
+    },
+  );
+}
+
+/** Builds the MCP server with every tool and resource registered; the caller connects it to a transport. */
 export function createServer(deps: ServerDeps): McpServer {
   const server = new McpServer(
     { name: SERVER_NAME, version: VERSION },
     { capabilities: { logging: {} }, instructions: INSTRUCTIONS },
   );
   for (const tool of createTools(deps)) registerTool(server, tool);
+  for (const resource of buildLogResources(deps.builds)) registerResourceTemplate(server, resource);
   return server;
 }

@@ -3,7 +3,7 @@ import type { BuildEvent } from '../build-model/events.js';
 import { buildImageInputs, toBuildImageParams } from '../inputs/build-image.js';
 import { InputError } from '../util/errors.js';
 import { buildResultShape } from './build-schemas.js';
-import { summarizeBuild, toBuildResult } from './build-result.js';
+import { buildLogLink, summarizeBuild, toBuildResult } from './build-result.js';
 import { defineTool, type ToolContext } from './tool.js';
 
 export interface BuildImageToolDeps {
@@ -202,7 +202,7 @@ export function buildImageTool(deps: BuildImageToolDeps) {
       }
       const result = await toBuildResult(builds, record, input.tail_lines);
       const failed = result.status === 'failed' || result.status === 'interrupted';
-      return { structured: result, summary: summarizeBuild(result), isError: failed };
+      return { structured: result, summary: summarizeBuild(result), isError: failed, links: [buildLogLink(result)] };
     },
   });
 }

@@ -1,7 +1,9 @@
 import type { BuildsApi } from '../build-model/api.js';
 import type { BuildRecord } from '../build-model/record-schema.js';
+import { buildLogUri } from '../build-model/log-uris.js';
 import { nextStepFor } from '../build-model/next-step.js';
 import type { BuildResult } from './build-schemas.js';
+import type { ResourceLink } from './tool.js';
 
 function elapsedSeconds(record: BuildRecord, now: Date): number {
   if (record.build_time_seconds !== undefined) return record.build_time_seconds;
@@ -22,7 +24,18 @@ export async function toBuildResult(builds: BuildsApi, record: BuildRecord, tail
     build_id: record.build_id,
     next_step: nextStepFor(record),
     log_tail: await builds.logTail(record, tailLines),
+    log_uri: buildLogUri(record.build_id),
     record,
+  };
+}
+
+/** The link to a build's full log that goes beside its result. */
+export function buildLogLink(result: BuildResult): ResourceLink {
+  return {
+    uri: result.log_uri,
+    name: `${result.build_id}.log`,
+    description: `Full log of build ${result.build_id} (attempt ${result.attempts}).`,
+    mimeType: 'text/plain',
   };
 }
 

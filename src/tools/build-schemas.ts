@@ -13,6 +13,11 @@ export const buildResultShape = {
   build_id: z.string().describe('Pass to get_build_status or cancel_build.'),
   next_step: z.string().describe('What the agent should do next.'),
   log_tail: z.array(z.string()).describe('The last lines of the build log.'),
+  log_uri: z
+    .string()
+    .describe(
+      'The full log as an MCP resource (resources/read; pages link to earlier and later ones), for agents that cannot open record.log_file on this machine.',
+    ),
   record: buildRecordSchema.describe('The full build record.'),
 };
 

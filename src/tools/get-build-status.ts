@@ -3,7 +3,7 @@ import type { BuildsApi } from '../build-model/api.js';
 import { InputError } from '../util/errors.js';
 import { getBuildStatusInputs, MAX_WAIT_SECONDS } from '../inputs/builds.js';
 import { buildResultShape } from './build-schemas.js';
-import { summarizeBuild, toBuildResult } from './build-result.js';
+import { buildLogLink, summarizeBuild, toBuildResult } from './build-result.js';
 import { defineTool } from './tool.js';
 
 export function getBuildStatusTool(builds: () => Promise<BuildsApi>) {
@@ -38,7 +38,7 @@ export function getBuildStatusTool(builds: () => Promise<BuildsApi>) {
         ...(await toBuildResult(api, record, input.tail_lines)),
         active: await api.isActive(record.build_id),
       };
-      return { structured: result, summary: summarizeBuild(result) };
+      return { structured: result, summary: summarizeBuild(result), links: [buildLogLink(result)] };
     },
   });
 }

@@ -16,8 +16,16 @@ export interface ToolContext {
  * (`isError`, with the next step in the summary; structured content too when there is a record to show).
  */
 export type ToolOutcome<Output> =
-  | { structured: Output; summary: string; isError?: boolean }
-  | { structured?: undefined; summary: string; isError: true };
+  | { structured: Output; summary: string; isError?: boolean; links?: ResourceLink[] }
+  | { structured?: undefined; summary: string; isError: true; links?: undefined };
+
+/** A resource the result points at (e.g. the build's full log), sent as a `resource_link` content item. */
+export interface ResourceLink {
+  uri: string;
+  name: string;
+  description: string;
+  mimeType: string;
+}
 
 export interface ToolDefinition<Input extends z.ZodRawShape, Output extends z.ZodRawShape> {
   name: string;

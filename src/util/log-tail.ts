@@ -28,3 +28,40 @@ export async function readLogTail(file: string, lines: number, maxLineLength = 5
     await handle.close();
   }
 }
+
+/** One bounded page of a log: bytes [start, end) of a file of `size` bytes, cut at line ends. */
+export interface LogPage {
+  text: string;
+  start: number;
+  end: number;
+  size: number;
+}
+
+/**
+ * A page of at most `maxBytes` of a file: from byte `offset` when given (ending at the last whole line), otherwise
+ * its end (starting at the first whole line), so a reader can page backwards or forwards through any size of log.
+ */
+export async function readLogPage(file: string, maxBytes: number, offset?: number): Promise<LogPage> {
+  const handle = await open(file, 'r');
+  try {
+    const { size } = await handle.stat();
+    let start = offset === undefined ? Math.max(0, size - maxBytes) : Math.min(offset, size);
+    const length = Math.min(maxBytes, size - start);
+    const buffer = Buffer.alloc(length);
+    await handle.read(buffer, 0, length, start);
+    let from = 0;
+    let to = length;
+    if (offset === undefined && start > 0) {
+      const newline = buffer.indexOf(0x0a);
+      if (newline >= 0 && newline < length - 1) from = newline + 1;
+    } else if (start + length < size) {
+      const newline = buffer.lastIndexOf(0x0a);
+      if (newline > 0) to = newline + 1;
+    }
+    const text = buffer.subarray(from, to).toString('utf8');
+    start += from;
+    return { text, start, end: start + (to - from), size };
+  } finally {
+    await handle.close();
+  }
+}

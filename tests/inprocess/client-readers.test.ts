@@ -79,6 +79,9 @@ describe.each([
     expect(data.next_step).toBe(FAILED_NEXT_STEP);
     const status = read(await call('get_build_status', { build_id: data.build_id }));
     expect(status.data).toMatchObject({ build_id: data.build_id, status: 'failed' });
+    // Either reader finds the full log as a resource it can read, and the result links to it.
+    expect(data.log_uri).toBe(`build://${String(data.build_id)}/log`);
+    expect(result.content).toContainEqual(expect.objectContaining({ type: 'resource_link', uri: data.log_uri }));
   });
 
   it("finds an analysis finding and its fix's edit", async () => {
