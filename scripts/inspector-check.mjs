@@ -1,12 +1,14 @@
-// Runs the MCP Inspector CLI against the built server and checks what an agent would see in tools/list.
+// Runs the MCP Inspector CLI against the server and checks what an agent would see in tools/list. The server is the
+// built dist/index.js, or the command given as arguments (e.g. the bin of the installed tarball).
 import { execFileSync } from 'node:child_process';
 import path from 'node:path';
 
 const root = path.resolve(import.meta.dirname, '..');
 const inspector = path.join(root, 'node_modules', '.bin', 'mcp-inspector');
-const server = path.join(root, 'dist', 'index.js');
+const command =
+  process.argv.length > 2 ? process.argv.slice(2) : [process.execPath, path.join(root, 'dist', 'index.js')];
 
-const output = execFileSync(inspector, ['--cli', process.execPath, server, '--method', 'tools/list'], {
+const output = execFileSync(inspector, ['--cli', ...command, '--method', 'tools/list'], {
   encoding: 'utf8',
   timeout: 60_000,
 });
