@@ -11,7 +11,7 @@ import {
 import type { ServerDeps } from './deps.js';
 import { buildLogResources, type ResourceTemplateDefinition } from './resources/build-logs.js';
 import { createTools } from './tools/index.js';
-import type { AnyToolDefinition, ToolContext } from './tools/tool.js';
+import type { AnyToolDefinition, ConfirmQuestion, ToolContext } from './tools/tool.js';
 import { ExpectedFailure, InputError, failureText } from './util/errors.js';
 import { SERVER_NAME, VERSION } from './version.js';
 
@@ -35,7 +35,29 @@ function toolContext(server: McpServer, extra: Extra): ToolContext {
     async log(level, message) {
       await server.sendLoggingMessage({ level, logger: SERVER_NAME, data: message });
     },
+    ...(server.server.getClientCapabilities()?.elicitation
+      ? { confirm: (question) => confirm(server, extra, question) }
+      : {}),
   };
+}
+
+/** How long a question may wait for the user (a person reads the figures first). */
+const CONFIRM_TIMEOUT_MS = 10 * 60_000;
+
+async function confirm(server: McpServer, extra: Extra, question: ConfirmQuestion): Promise<boolean> {
+  const answer = await server.server.elicitInput(
+    {
+      mode: 'form',
+      message: question.message,
+      requestedSchema: {
+        type: 'object',
+        properties: { accept: { type: 'boolean', title: question.accept, default: false } },
+        required: ['accept'],
+      },
+    },
+    { signal: extra.signal, timeout: CONFIRM_TIMEOUT_MS },
+  );
+  return answer.action === 'accept' && answer.content?.accept === true;
 }
 
 /**

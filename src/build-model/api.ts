@@ -41,6 +41,27 @@ export interface BuildImageParams extends BuildOptions {
   region?: string;
   codebuildProject: string;
   s3Bucket?: string;
+  /** The user already agreed to CodeBuild's charges: do not ask (confirmCharges of BuildStartOptions). */
+  confirmCharges?: boolean;
+}
+
+/** What a CodeBuild build will be charged, as asked before it starts. */
+export interface ChargeQuestion {
+  project: string;
+  region: string;
+  compute_type: string;
+  environment_type: string;
+  /** e.g. "about $0.22 for a typical 22-minute build, at most $0.60 (its 60-minute timeout)". */
+  estimate: string;
+  source: string;
+}
+
+export interface BuildStartOptions {
+  /**
+   * Asked before a CodeBuild build uploads or starts anything, unless params.confirmCharges: true to go on. A caller
+   * that cannot ask (no elicitation) passes none, and the build starts with the charges warning.
+   */
+  confirmCharges?: (question: ChargeQuestion) => Promise<boolean>;
 }
 
 /** Recent builds, and the ones whose record is damaged (so none vanishes unseen). */
@@ -65,7 +86,7 @@ export interface BuildProgressState {
 }
 
 export interface BuildsApi {
-  start(params: BuildImageParams): Promise<BuildRecord | BuildRefusal>;
+  start(params: BuildImageParams, options?: BuildStartOptions): Promise<BuildRecord | BuildRefusal>;
   get(buildId: string): Promise<BuildRecord | undefined>;
   /** True while the build's worker process runs, whichever process started it. */
   isActive(buildId: string): Promise<boolean>;

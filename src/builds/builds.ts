@@ -11,7 +11,14 @@ import { contextPath, outsideContextError } from '../util/context-path.js';
 import { InputError } from '../util/errors.js';
 import { pathExists } from '../util/atomic-write.js';
 import { readLogTail } from '../util/log-tail.js';
-import type { BuildImageParams, BuildListing, BuildRefusal, BuildsApi } from '../build-model/api.js';
+import type {
+  BuildImageParams,
+  BuildListing,
+  BuildRefusal,
+  BuildStartOptions,
+  BuildsApi,
+  ChargeQuestion,
+} from '../build-model/api.js';
 import type { BuildRequest } from '../build-model/attempt.js';
 import { TERMINAL_STATUSES } from '../build-model/record-schema.js';
 import { removeSmokeContainers } from '../smoke/smoke-tester.js';
@@ -32,6 +39,7 @@ import { DockerClient, dockerInvocationFor } from '../docker/client.js';
 import { ExecaProcessSpawner } from '../docker/process-spawner.js';
 import type { BuildRecord } from '../build-model/record-schema.js';
 import { BuildRecordStore, interruptedRecord } from './record-store.js';
+import { chargeQuestion, chargesDeclined } from './charges.js';
 
 export interface BuildsDeps {
   config: Config;
@@ -48,6 +56,8 @@ interface ChosenTarget {
   spec: TargetSpec;
   region?: string;
   warnings: string[];
+  /** For CodeBuild: what the build will be charged, to ask about before anything starts. */
+  charges?: ChargeQuestion;
 }
 
 const DOCKER_STATUS_TTL_MS = 60_000;
@@ -169,6 +179,7 @@ export class Builds implements BuildsApi {
       },
       region,
       warnings: [reason, CODEBUILD_CHARGES_WARNING, ...check.warnings].filter(Boolean),
+      charges: chargeQuestion(check, params.timeoutSeconds),
     };
   }
 
@@ -275,12 +286,15 @@ export class Builds implements BuildsApi {
    * Validates the call, decides where it builds, queues its record and job, and starts the worker that runs it.
    * Returns the queued record at once: the build goes on whatever happens to this process.
    */
-  async start(params: BuildImageParams): Promise<BuildRecord | BuildRefusal> {
+  async start(params: BuildImageParams, options: BuildStartOptions = {}): Promise<BuildRecord | BuildRefusal> {
     const request = await this.requestFor(params);
     const target = await this.chooseTarget(params);
     if ('refused' in target) return target;
     const problem = await this.targetProblem(request, target);
     if (problem) return problem;
+    if (target.charges && options.confirmCharges && !params.confirmCharges) {
+      if (!(await options.confirmCharges(target.charges))) return chargesDeclined(target.charges);
+    }
     return this.launch(request, target);
   }
 

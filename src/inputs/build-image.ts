@@ -171,6 +171,12 @@ export const buildImageInputs = defineInputs('build_image', 'build', {
       help: 'S3 bucket for the CodeBuild source (default: auto-generated)',
     },
   }),
+  confirm_charges: bool({
+    default: false,
+    description:
+      'Skip the question about CodeBuild charges: without it, a client that supports elicitation is asked (estimate, project, compute type, region) before anything is uploaded or started, and a decline starts nothing. Set it for scripted use once the user has agreed to pay. Local builds are free and never ask.',
+    cli: { none: 'the CLI never asks; it prints the charges warning' },
+  }),
   push: bool({
     default: false,
     description:
@@ -236,6 +242,7 @@ export function toBuildImageParams(input: BuildImageInput): BuildImageParams {
     region: input.region,
     codebuildProject: input.codebuild_project,
     s3Bucket: input.s3_bucket,
+    confirmCharges: input.confirm_charges,
     push: input.push,
     cacheFrom: input.cache_from,
     cacheTo: input.cache_to,

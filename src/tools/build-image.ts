@@ -1,10 +1,10 @@
-import type { BuildsApi } from '../build-model/api.js';
+import type { BuildsApi, ChargeQuestion } from '../build-model/api.js';
 import type { BuildEvent } from '../build-model/events.js';
 import { buildImageInputs, toBuildImageParams } from '../inputs/build-image.js';
 import { InputError } from '../util/errors.js';
 import { buildResultShape } from './build-schemas.js';
 import { buildLogLink, summarizeBuild, toBuildResult } from './build-result.js';
-import { defineTool, type ToolContext } from './tool.js';
+import { defineTool, type ConfirmQuestion, type ToolContext } from './tool.js';
 
 export interface BuildImageToolDeps {
   builds: () => Promise<BuildsApi>;
@@ -174,7 +174,11 @@ export function buildImageTool(deps: BuildImageToolDeps) {
         );
       }
       const builds = await deps.builds();
-      const started = await builds.start(toBuildImageParams(input));
+      const { confirm } = context;
+      const started = await builds.start(
+        toBuildImageParams(input),
+        confirm ? { confirmCharges: (question) => confirm(chargesQuestion(question)) } : {},
+      );
       if ('refused' in started) {
         return {
           isError: true,
@@ -205,4 +209,15 @@ export function buildImageTool(deps: BuildImageToolDeps) {
       return { structured: result, summary: summarizeBuild(result), isError: failed, links: [buildLogLink(result)] };
     },
   });
+}
+
+/** The CodeBuild charges as a question for the user, every figure in the message. */
+function chargesQuestion(question: ChargeQuestion): ConfirmQuestion {
+  return {
+    message:
+      `Build on AWS CodeBuild? It bills your AWS account: ${question.estimate} ` +
+      `(project ${question.project}, ${question.compute_type} ${question.environment_type}, region ${question.region}; ` +
+      `prices from the ${question.source}). Decline and nothing is uploaded or started.`,
+    accept: 'Start the CodeBuild build and accept the charges',
+  };
 }

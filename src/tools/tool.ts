@@ -9,6 +9,18 @@ export interface ToolContext {
   /** Sends notifications/progress when the client asked for it (gave a progress token); otherwise a no-op. */
   progress(progress: number, total: number | undefined, message: string): Promise<void>;
   log(level: LogLevel, message: string): Promise<void>;
+  /**
+   * Asks the user to accept or decline, through the client (MCP elicitation); undefined when the client cannot
+   * ask. Resolves true only for an explicit accept.
+   */
+  confirm?: (question: ConfirmQuestion) => Promise<boolean>;
+}
+
+export interface ConfirmQuestion {
+  /** The whole question, with every figure the user decides on. */
+  message: string;
+  /** The label of the checkbox that accepts. */
+  accept: string;
 }
 
 /**

@@ -24,7 +24,7 @@ const ALL: ToolInputs<Fields>[] = [
 ];
 
 /** Fields the CLI deliberately lacks, each with its reason in the description. */
-const MCP_ONLY = ['build_image.tail_lines', 'list_builds.limit'];
+const MCP_ONLY = ['build_image.tail_lines', 'build_image.confirm_charges', 'list_builds.limit'];
 
 /** Required fields a parse needs, so a single field can be tried on its own. */
 const REQUIRED: Record<string, Record<string, string>> = {
