@@ -63,7 +63,7 @@ export function addBuildCommands(
   const build = program
     .command('build')
     .description(
-      'Build an image: analyse and fix, build with progress, diagnose and retry, smoke-test. Prints the seed JSON.',
+      'Build an image: analyse and fix, build with progress, diagnose and retry, smoke-test. Prints the result JSON (success, image_name, mode, build_time, attempts, fixes_applied, build_id, status).',
     );
   addInputs(build, buildImageInputs)
     .option('--verbose', 'progress on stderr (default)', true)

@@ -59,7 +59,7 @@ export function estimateCost(
 ): CostEstimate {
   const maxMinutes = Math.max(1, Math.ceil(timeoutMinutes));
   const perMinute = CODEBUILD_PRICE_PER_MINUTE_USD[`${environmentType}/${computeType}`];
-  const seed = 'The seed quotes ~$0.10 per PyTorch image build on BUILD_GENERAL1_MEDIUM (~20-25 min)';
+  const seed = 'The product description quotes ~$0.10 per PyTorch image build on BUILD_GENERAL1_MEDIUM (~20-25 min)';
   if (perMinute === undefined) {
     return {
       compute_type: computeType,

@@ -27,7 +27,7 @@ export const sourceFields = {
     min: 1,
     pattern: patterns.imageReference,
     description:
-      'Replace the base image of the final stage (the seed --base-image), e.g. a local image with the same stack.',
+      'Replace the base image of the final stage (CLI --base-image), e.g. a local image with the same stack.',
     cli: { flag: '--base-image', value: '<image>', help: 'override the base image of the final stage' },
   }),
 };
