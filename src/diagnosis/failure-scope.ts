@@ -1,7 +1,7 @@
 import { detectBuilderKind, summarizeBuildLog } from '../docker/output/output-parser.js';
 import { stripAnsi } from '../docker/output/parser-common.js';
 import { lineOfInstructionText } from './dockerfile-edits.js';
-import { normalizeLog, type LogForm } from './normalize.js';
+import { normalizeLog, sourceLocationAt, type LogForm } from './normalize.js';
 import type { DiagnoseContext } from './types.js';
 
 /** The part of a build log that explains its failure, cleaned for matching. */
@@ -63,8 +63,6 @@ function legacyScope(lines: string[]): string[] {
 
 /** BuildKit's error summary: ` > [stage 3/5] RUN pip install ...:` names the failing instruction. */
 const SUMMARY_HEADER = /^ > \[[^\]]*\] (.+):$/;
-/** `Dockerfile:12` (or `path/Dockerfile.gpu:12`) above the `>>>`-marked source lines. */
-const SUMMARY_SOURCE = /^(?:\S*\/)?Dockerfile(?:\.\S+)?:(\d+)$/;
 /** The command as builders quote it in their failure message. */
 const QUOTED_COMMAND = [
   /process "\/bin\/(?:ba)?sh -c (.+)" did not complete successfully/,
@@ -80,8 +78,7 @@ function summaryFacts(lines: readonly string[]): { instruction?: string; line?: 
   let line: number | undefined;
   for (const [index, text] of lines.entries()) {
     instruction ??= SUMMARY_HEADER.exec(text)?.[1];
-    const source = SUMMARY_SOURCE.exec(text.trim());
-    if (source && line === undefined && /^-{5,}$/.test(lines[index + 1]?.trim() ?? '')) line = Number(source[1]);
+    line ??= sourceLocationAt(lines, index);
   }
   if (instruction === undefined) {
     for (const text of lines) {
