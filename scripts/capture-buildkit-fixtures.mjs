@@ -60,6 +60,10 @@ function build(dir, dockerfile, progress, extra = []) {
   return result.stderr;
 }
 
+/** The cases to record: all, or those named on the command line (`node ... copyfail`). */
+const wanted = process.argv.slice(2);
+const wants = (name) => wanted.length === 0 || wanted.includes(name);
+
 async function capture(name, dir, dockerfile, extra = []) {
   for (const [progress, suffix] of [
     ['rawjson', 'rawjson'],
@@ -70,25 +74,37 @@ async function capture(name, dir, dockerfile, extra = []) {
 }
 
 // 1. The seed's pip conflict: torch 2.7.1 with torchvision 0.15.0 (which wants torch 2.0.0).
-const pip = await context({ Dockerfile: await readFile(path.join(fixtures, 'pipconflict.Dockerfile'), 'utf8') });
-await mkdir(path.join(pip, 'wheels'));
-await writeWheel(path.join(pip, 'wheels'), 'torch', '2.7.1');
-await writeWheel(path.join(pip, 'wheels'), 'torch', '2.0.0');
-await writeWheel(path.join(pip, 'wheels'), 'torchvision', '0.15.0', ['torch==2.0.0']);
-await writeWheel(path.join(pip, 'wheels'), 'torchvision', '0.22.1', ['torch==2.7.1']);
-await capture('pipconflict', pip, path.join(pip, 'Dockerfile'), ['--no-cache']);
+if (wants('pipconflict')) {
+  const pip = await context({ Dockerfile: await readFile(path.join(fixtures, 'pipconflict.Dockerfile'), 'utf8') });
+  await mkdir(path.join(pip, 'wheels'));
+  await writeWheel(path.join(pip, 'wheels'), 'torch', '2.7.1');
+  await writeWheel(path.join(pip, 'wheels'), 'torch', '2.0.0');
+  await writeWheel(path.join(pip, 'wheels'), 'torchvision', '0.15.0', ['torch==2.0.0']);
+  await writeWheel(path.join(pip, 'wheels'), 'torchvision', '0.22.1', ['torch==2.7.1']);
+  await capture('pipconflict', pip, path.join(pip, 'Dockerfile'), ['--no-cache']);
+}
 
 // 2. A failing RUN in a Dockerfile that is not named Dockerfile (the summary then says `gpu.Dockerfile:N`).
-const gpu = await context({
-  'build/gpu.Dockerfile': await readFile(path.join(fixtures, 'runfail-gpu.Dockerfile'), 'utf8'),
-});
-await capture('runfail-gpu', gpu, path.join(gpu, 'build', 'gpu.Dockerfile'), ['--no-cache']);
+if (wants('runfail-gpu')) {
+  const gpu = await context({
+    'build/gpu.Dockerfile': await readFile(path.join(fixtures, 'runfail-gpu.Dockerfile'), 'utf8'),
+  });
+  await capture('runfail-gpu', gpu, path.join(gpu, 'build', 'gpu.Dockerfile'), ['--no-cache']);
+}
 
 // 3. A rebuild of an unchanged context: every step is a cache hit.
-const ok = await context({
-  Dockerfile: await readFile(path.join(fixtures, 'ok.Dockerfile'), 'utf8'),
-  'hello.txt': 'hello from the build context\n',
-});
-build(ok, path.join(ok, 'Dockerfile'), 'plain');
-await capture('ok-cached', ok, path.join(ok, 'Dockerfile'));
+if (wants('ok-cached')) {
+  const ok = await context({
+    Dockerfile: await readFile(path.join(fixtures, 'ok.Dockerfile'), 'utf8'),
+    'hello.txt': 'hello from the build context\n',
+  });
+  build(ok, path.join(ok, 'Dockerfile'), 'plain');
+  await capture('ok-cached', ok, path.join(ok, 'Dockerfile'));
+}
+
+// 4. A COPY of a file the context does not have: a failed step with no output of its own.
+if (wants('copyfail')) {
+  const copy = await context({ Dockerfile: await readFile(path.join(fixtures, 'copyfail.Dockerfile'), 'utf8') });
+  await capture('copyfail', copy, path.join(copy, 'Dockerfile'), ['--no-cache']);
+}
 spawnSync(docker, ['image', 'rm', '-f', 'dib-capture:latest'], { stdio: 'ignore', timeout: 60_000 });

@@ -293,7 +293,7 @@ export class RawJsonOutputParser implements BuildOutputParser {
   /** The plain printer's summary of the failed step: ` > [2/3] RUN ...:` and its last output lines. */
   private errorBlock(): string[] {
     const vertex = this.failedVertex;
-    if (!vertex || vertex.tail.length === 0) return [];
+    if (!vertex) return [];
     this.failedVertex = undefined;
     return ['------', ` > ${vertex.name}:`, ...vertex.tail, '------'];
   }

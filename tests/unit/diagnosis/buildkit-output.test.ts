@@ -66,6 +66,20 @@ describe('diagnosis from BuildKit output captured on Docker 26 + buildx 0.13', (
     expect(JSON.stringify(primary!.fix)).toContain('apt-get update');
   });
 
+  it.each([
+    ['the step log (plain progress)', fixtureLog('copyfail.buildx-plain.log')],
+    ['the error summary alone', errorSummary('copyfail.buildx-plain.log')],
+    ['the raw rawjson stream', fixtureLog('copyfail.rawjson.log')],
+    ['the log file saved from rawjson', savedLogOf('copyfail.rawjson.log')],
+  ])('a COPY of a missing file, from %s, names the file and Dockerfile line 5', (_form, log) => {
+    const [primary] = diagnoseBuildLog(log);
+    expect(primary).toMatchObject({
+      kind: 'copy-missing-file',
+      dockerfileLine: 5,
+      fix: { action: 'fix-copy-source', path: 'missing.txt' },
+    });
+  });
+
   it('a rebuild that hit the cache everywhere is no failure', () => {
     expect(diagnoseBuildLog(fixtureLog('ok-cached.rawjson.log'))).toEqual([]);
     expect(diagnoseBuildLog(fixtureLog('ok-cached.buildx-plain.log'))).toEqual([]);
