@@ -69,6 +69,8 @@ const QUOTED_COMMAND = [
   /executor failed running \[\/bin\/(?:ba)?sh -c (.+)\]: /,
   /The command '\/bin\/(?:ba)?sh -c (.+)' returned a non-zero code/,
 ];
+/** A source line BuildKit marks as the failing instruction's: `   4 | >>> RUN pip install ...`. */
+const MARKED_SOURCE = /^\s*(\d+) \| >>> ?(.*)$/;
 /** BuildKit prefixes a step's output with seconds since it started (`3.183 ERROR: ...`). */
 const TIMESTAMP = /^\d+\.\d+ /;
 
@@ -79,6 +81,17 @@ function summaryFacts(lines: readonly string[]): { instruction?: string; line?: 
   for (const [index, text] of lines.entries()) {
     instruction ??= SUMMARY_HEADER.exec(text)?.[1];
     line ??= sourceLocationAt(lines, index);
+  }
+  // A paste that kept the source lines but not their `Dockerfile:N` heading: the `>>>` lines are the instruction.
+  const marked = lines.flatMap((text) => {
+    const match = MARKED_SOURCE.exec(text);
+    return match ? [{ line: Number(match[1]), text: match[2]! }] : [];
+  });
+  if (marked.length > 0) {
+    line ??= marked[0]!.line;
+    const end = marked.findIndex((entry, index) => index > 0 && entry.line !== marked[index - 1]!.line + 1);
+    const run = end < 0 ? marked : marked.slice(0, end);
+    instruction ??= run.map((entry) => entry.text.replace(/\\\s*$/, '').trim()).join(' ');
   }
   if (instruction === undefined) {
     for (const text of lines) {

@@ -80,6 +80,15 @@ describe('diagnosis from BuildKit output captured on Docker 26 + buildx 0.13', (
     });
   });
 
+  it('a paste of only the >>> source lines and the error still gives the line and the instruction', () => {
+    const lines = fixtureLines('pipconflict.buildx-plain.log');
+    const paste = lines.slice(lines.indexOf('Dockerfile:4') + 2).join('\n');
+    expect(paste).not.toContain('Dockerfile:4');
+    const [primary] = diagnoseBuildLog(paste);
+    expect(primary).toMatchObject({ kind: 'unknown', dockerfileLine: 4 });
+    expect(primary!.summary).toMatch(/^The RUN step on line 4 failed/);
+  });
+
   it('a rebuild that hit the cache everywhere is no failure', () => {
     expect(diagnoseBuildLog(fixtureLog('ok-cached.rawjson.log'))).toEqual([]);
     expect(diagnoseBuildLog(fixtureLog('ok-cached.buildx-plain.log'))).toEqual([]);
