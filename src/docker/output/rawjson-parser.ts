@@ -143,6 +143,8 @@ export class RawJsonOutputParser implements BuildOutputParser {
   private failedVertex: VertexState | undefined;
   private jsonValues = 0;
   private printedVertices = 0;
+  /** Status lines (`writing image sha256:... done`) already printed, by vertex and id. */
+  private readonly doneStatuses = new Set<string>();
 
   constructor(options: ParserOptions = {}) {
     this.plain = new BuildKitOutputParser(options);
@@ -182,8 +184,10 @@ export class RawJsonOutputParser implements BuildOutputParser {
     }
     for (const item of status.statuses ?? []) {
       const vertex = item.vertex === undefined ? undefined : this.vertices.get(item.vertex);
-      if (vertex && item.id !== undefined && item.completed !== undefined)
-        out.push(...this.header(vertex), `#${vertex.number} ${item.id} done`);
+      const key = `${item.vertex} ${item.id}`;
+      if (!vertex || item.id === undefined || item.completed === undefined || this.doneStatuses.has(key)) continue;
+      this.doneStatuses.add(key);
+      out.push(...this.header(vertex), `#${vertex.number} ${item.id} done`);
     }
     for (const log of status.logs ?? []) out.push(...this.logLines(log));
     for (const warning of status.warnings ?? []) {

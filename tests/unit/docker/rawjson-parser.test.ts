@@ -169,6 +169,23 @@ describe('RawJsonOutputParser on buildx 0.13 --progress=rawjson output (Docker 2
     expect(steps.find((event) => event.type === 'step-done')).toMatchObject({ step: 1, durationMs: 2250 });
   });
 
+  it('prints a finished status once, and turns BuildKit warnings into warning events', () => {
+    const vertex = 'sha256:bb';
+    const status = { id: 'writing image sha256:' + 'a'.repeat(64), vertex, completed: '2026-01-01T00:00:01Z' };
+    const lines = [
+      JSON.stringify({ vertexes: [{ digest: vertex, name: 'exporting to image', started: '2026-01-01T00:00:00Z' }] }),
+      JSON.stringify({ statuses: [status] }),
+      JSON.stringify({ statuses: [status] }),
+      JSON.stringify({
+        warnings: [{ vertex, short: Buffer.from('SecretsUsedInArgOrEnv: ARG "HF_TOKEN"').toString('base64') }],
+      }),
+    ];
+    const { log, steps } = feed(new RawJsonOutputParser(), lines, 0);
+    expect(log.filter((line) => line.includes('writing image'))).toEqual([`#1 ${status.id} done`]);
+    expect(steps).toContainEqual({ type: 'image-built', imageId: `sha256:${'a'.repeat(64)}` });
+    expect(steps).toContainEqual({ type: 'warning', message: 'SecretsUsedInArgOrEnv: ARG "HF_TOKEN"' });
+  });
+
   it('passes text that is not a SolveStatus through as it is', () => {
     const { log } = feed(new RawJsonOutputParser(), ['ERROR: failed to solve: x', '{"other": true}'], 1);
     expect(log).toEqual(['ERROR: failed to solve: x', '{"other": true}']);
