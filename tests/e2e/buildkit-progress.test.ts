@@ -172,11 +172,11 @@ describe.each(CASES)('BuildKit progress on the $engine.title ($progress)', ({ en
       no_cache: true,
     });
     expect(data.success).toBe(false);
-    expect(data.record.error).toMatchObject({ kind: 'apt-unable-to-locate', dockerfile_line: 8 });
+    const log = await readFile(data.record.log_file, 'utf8');
+    expect(data.record.error, log).toMatchObject({ kind: 'apt-unable-to-locate', dockerfile_line: 8 });
     expect(data.record.error?.summary).toContain('libcudnn9-dev-cuda-12');
     const failed = (await eventsOf(stateDir, data.build_id)).find((event) => event.type === 'step-failed');
     expect(failed).toMatchObject({ stage: 'stage-1', dockerfileLine: 8, exitCode: 100 });
-    const log = await readFile(data.record.log_file, 'utf8');
     expect(log).not.toMatch(/^\s*[{}"]/m);
     expect(log).toMatch(/^ > \[stage-1 2\/2\] RUN echo "installing CUDA helpers" && apt-get install /m);
     // BuildKit 0.13 (buildx) names the file as it was given; the 20.10 CLI's BuildKit prints no source context.
