@@ -57,6 +57,14 @@ describe('diagnosis from BuildKit output captured on Docker 26 + buildx 0.13', (
     expect(primary!.summary).toContain('libcudnn9-dev-cuda-12');
   });
 
+  it("finds apt's error when BuildKit merged it into apt's progress line (20.10, `Reading package lists...E: ...`)", () => {
+    const log = fixtureLog('runfail-gpu-interleaved.buildkit.log');
+    expect(log).toContain('Reading package lists...E: Unable to locate package libcudnn9-dev-cuda-12');
+    const [primary] = diagnoseBuildLog(log, { dockerfileText: fixtureDockerfile('runfail-gpu') });
+    expect(primary).toMatchObject({ kind: 'apt-unable-to-locate', dockerfileLine: 8 });
+    expect(primary!.summary).toContain('libcudnn9-dev-cuda-12');
+  });
+
   it('with the Dockerfile, the fix for the gpu.Dockerfile failure edits line 8', () => {
     const [primary] = diagnoseBuildLog(errorSummary('runfail-gpu.buildx-plain.log'), {
       dockerfilePath: 'build/gpu.Dockerfile',
