@@ -15,6 +15,8 @@ export const targetSpecSchema = z.discriminatedUnion('mode', [
       sudo: z.boolean(),
       env: z.record(z.string(), z.string()),
       builder: z.enum(['buildkit', 'legacy']),
+      /** BuildKit's progress mode, decided with the rest (rawjson through buildx). */
+      progress: z.enum(['plain', 'rawjson']).optional(),
     }),
   }),
   z.object({

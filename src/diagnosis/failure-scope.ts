@@ -1,7 +1,7 @@
 import { detectBuilderKind, summarizeBuildLog } from '../docker/output/output-parser.js';
 import { stripAnsi } from '../docker/output/parser-common.js';
 import { lineOfInstructionText } from './dockerfile-edits.js';
-import { normalizeLog, type LogForm } from './normalize.js';
+import { normalizeLog, sourceLocationAt, type LogForm } from './normalize.js';
 import type { DiagnoseContext } from './types.js';
 
 /** The part of a build log that explains its failure, cleaned for matching. */
@@ -63,14 +63,14 @@ function legacyScope(lines: string[]): string[] {
 
 /** BuildKit's error summary: ` > [stage 3/5] RUN pip install ...:` names the failing instruction. */
 const SUMMARY_HEADER = /^ > \[[^\]]*\] (.+):$/;
-/** `Dockerfile:12` (or `path/Dockerfile.gpu:12`) above the `>>>`-marked source lines. */
-const SUMMARY_SOURCE = /^(?:\S*\/)?Dockerfile(?:\.\S+)?:(\d+)$/;
 /** The command as builders quote it in their failure message. */
 const QUOTED_COMMAND = [
   /process "\/bin\/(?:ba)?sh -c (.+)" did not complete successfully/,
   /executor failed running \[\/bin\/(?:ba)?sh -c (.+)\]: /,
   /The command '\/bin\/(?:ba)?sh -c (.+)' returned a non-zero code/,
 ];
+/** A source line BuildKit marks as the failing instruction's: `   4 | >>> RUN pip install ...`. */
+const MARKED_SOURCE = /^\s*(\d+) \| >>> ?(.*)$/;
 /** BuildKit prefixes a step's output with seconds since it started (`3.183 ERROR: ...`). */
 const TIMESTAMP = /^\d+\.\d+ /;
 
@@ -80,8 +80,18 @@ function summaryFacts(lines: readonly string[]): { instruction?: string; line?: 
   let line: number | undefined;
   for (const [index, text] of lines.entries()) {
     instruction ??= SUMMARY_HEADER.exec(text)?.[1];
-    const source = SUMMARY_SOURCE.exec(text.trim());
-    if (source && line === undefined && /^-{5,}$/.test(lines[index + 1]?.trim() ?? '')) line = Number(source[1]);
+    line ??= sourceLocationAt(lines, index);
+  }
+  // A paste that kept the source lines but not their `Dockerfile:N` heading: the `>>>` lines are the instruction.
+  const marked = lines.flatMap((text) => {
+    const match = MARKED_SOURCE.exec(text);
+    return match ? [{ line: Number(match[1]), text: match[2]! }] : [];
+  });
+  if (marked.length > 0) {
+    line ??= marked[0]!.line;
+    const end = marked.findIndex((entry, index) => index > 0 && entry.line !== marked[index - 1]!.line + 1);
+    const run = end < 0 ? marked : marked.slice(0, end);
+    instruction ??= run.map((entry) => entry.text.replace(/\\\s*$/, '').trim()).join(' ');
   }
   if (instruction === undefined) {
     for (const text of lines) {

@@ -1,4 +1,5 @@
 import { stripAnsi } from '../docker/output/parser-common.js';
+import { rawJsonToPlainLines } from '../docker/output/rawjson-parser.js';
 
 /** The shapes a pasted or stored build/run log comes in. */
 export type LogForm =
@@ -27,86 +28,15 @@ const COMPOSE = /^[A-Za-z0-9][\w.-]*(?:[-_]\d+)?\s+\|(?: |$)/;
 // GitHub Actions workflow commands around the output.
 const GHA_COMMAND = /^##\[(?:error|warning|notice|debug|group|endgroup)\]/;
 
-interface JsonVertex {
-  digest?: string;
-  name?: string;
-  error?: string;
-  cached?: boolean;
-  completed?: string;
-}
-interface JsonLog {
-  vertex?: string;
-  data?: string;
-  timestamp?: string;
-}
-interface JsonStatus {
-  vertex?: string;
-}
-interface RawJsonLine {
-  vertexes?: JsonVertex[];
-  logs?: JsonLog[];
-  statuses?: JsonStatus[];
-  warnings?: unknown[];
-}
-
-function parseJsonLine(line: string): RawJsonLine | undefined {
-  const trimmed = line.trim();
-  if (!trimmed.startsWith('{') || !trimmed.endsWith('}')) return undefined;
-  try {
-    const value: unknown = JSON.parse(trimmed);
-    if (typeof value !== 'object' || value === null) return undefined;
-    const record = value as RawJsonLine;
-    return Array.isArray(record.vertexes) || Array.isArray(record.logs) || Array.isArray(record.statuses)
-      ? record
-      : undefined;
-  } catch {
-    return undefined;
-  }
-}
-
 /**
- * `docker buildx build --progress=rawjson`: one JSON object per line with `vertexes` (name, error), `statuses` and
- * `logs` (base64 `data`). Rewritten as BuildKit plain lines (`#N name`, `#N 0.000 output`, `#N ERROR: ...`) so the
- * plain parser reads it.
+ * `docker buildx build --progress=rawjson`: BuildKit SolveStatus values (one a line, or indented over many as
+ * buildx 0.13 prints them) with `vertexes`, `statuses` and `logs` (base64 `data`). Rewritten as BuildKit plain
+ * lines (`#N name`, `#N 0.123 output`, `#N ERROR: ...`) by the same reader the builder uses, so the plain
+ * parser reads it.
  */
 function rawJsonToPlain(lines: readonly string[]): string[] | undefined {
-  const parsed = lines.map(parseJsonLine);
-  const jsonCount = parsed.filter((value) => value !== undefined).length;
-  if (jsonCount === 0 || jsonCount < lines.filter((line) => line.trim() !== '').length / 2) return undefined;
-  const numbers = new Map<string, number>();
-  const numberOf = (digest: string) => {
-    let number = numbers.get(digest);
-    if (number === undefined) {
-      number = numbers.size + 1;
-      numbers.set(digest, number);
-    }
-    return number;
-  };
-  const named = new Set<string>();
-  const out: string[] = [];
-  for (const [index, record] of parsed.entries()) {
-    if (!record) {
-      if (lines[index]!.trim() !== '') out.push(lines[index]!);
-      continue;
-    }
-    for (const vertex of record.vertexes ?? []) {
-      if (!vertex.digest) continue;
-      const number = numberOf(vertex.digest);
-      if (!named.has(vertex.digest) && vertex.name) {
-        named.add(vertex.digest);
-        out.push(`#${number} ${vertex.name}`);
-      }
-      if (vertex.cached) out.push(`#${number} CACHED`);
-      if (vertex.error) out.push(`#${number} ERROR: ${vertex.error}`);
-    }
-    for (const log of record.logs ?? []) {
-      if (!log.vertex || typeof log.data !== 'string') continue;
-      const number = numberOf(log.vertex);
-      const text = Buffer.from(log.data, 'base64').toString('utf8');
-      for (const line of text.split(/\r?\n/)) if (line.trim() !== '') out.push(`#${number} 0.000 ${line}`);
-    }
-  }
-  return out;
+  const converted = rawJsonToPlainLines(lines);
+  return converted.statuses > 0 ? converted.lines : undefined;
 }
 
 /** Strips `pattern` from every line when enough lines carry it to be a prefix, not content. */
@@ -117,10 +47,21 @@ function stripPrefix(lines: string[], pattern: RegExp): string[] | undefined {
   return lines.map((line) => line.replace(pattern, ''));
 }
 
+/**
+ * BuildKit's source context (>= 0.9): the Dockerfile's base name and line (`Dockerfile:12`, `gpu.Dockerfile:12` for
+ * `-f build/gpu.Dockerfile`, `Dockerfile.cuda:3`) above a `--------------------` rule and the `>>>`-marked lines.
+ * Returns the line number when `lines[index]` is one.
+ */
+export function sourceLocationAt(lines: readonly string[], index: number): number | undefined {
+  const match = /^(?:\S*\/)?[\w.+-]+:(\d+)$/.exec(lines[index]?.trim() ?? '');
+  if (!match || !/^-{5,}$/.test(lines[index + 1]?.trim() ?? '')) return undefined;
+  return Number(match[1]);
+}
+
 function builderForm(lines: readonly string[]): LogForm {
   if (lines.some((line) => /^#\d+ /.test(line))) return 'buildkit-plain';
   if (lines.some((line) => /^Step \d+\/\d+ : /.test(line))) return 'legacy';
-  if (lines.some((line) => /^ > \[[^\]]*\] .*:$/.test(line) || /^(?:\S*\/)?Dockerfile(?:\.\S+)?:\d+$/.test(line)))
+  if (lines.some((line, index) => /^ > \[[^\]]*\] .*:$/.test(line) || sourceLocationAt(lines, index) !== undefined))
     return 'buildkit-error-summary';
   return 'fragment';
 }

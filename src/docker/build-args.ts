@@ -1,6 +1,7 @@
 import path from 'node:path';
 import { InputError } from '../util/errors.js';
 import { cacheArgs } from './cache-args.js';
+import type { BuildKitProgress } from './output/parser-common.js';
 
 export type LocalBuilderKind = 'buildkit' | 'legacy';
 
@@ -21,6 +22,8 @@ export interface DockerBuildOptions {
   /** Where Docker writes the built image's id (`sha256:...`); resolved to an absolute path. */
   iidFile?: string;
   builder: LocalBuilderKind;
+  /** BuildKit's `--progress` mode (default `plain`); the legacy builder has none. */
+  progress?: BuildKitProgress;
   /** Cache imports and exports in docker's syntax (BuildKit only; see cache-args.ts). */
   cacheFrom?: string[];
   cacheTo?: string[];
@@ -116,7 +119,7 @@ export function dockerBuildArgs(options: DockerBuildOptions): string[] {
   const dockerfile = path.resolve(contextDir, options.dockerfilePath);
 
   const buildArgs = ['build'];
-  if (options.builder === 'buildkit') buildArgs.push('--progress=plain');
+  if (options.builder === 'buildkit') buildArgs.push(`--progress=${options.progress ?? 'plain'}`);
   // The classic builder keeps a failed step's container unless told otherwise; BuildKit creates none.
   else buildArgs.push('--force-rm');
   buildArgs.push('-f', dockerfile, '-t', options.imageRef);

@@ -3,7 +3,7 @@
 // and never decides again. Only this file knows how sudo changes a command line.
 import path from 'node:path';
 import type { CommandResult, CommandRunner } from '../util/command-runner.js';
-import type { OutputStream } from './output/parser-common.js';
+import type { BuildKitProgress, OutputStream } from './output/parser-common.js';
 import type { ProcessSpawner, SpawnedProcess } from './process-spawner.js';
 
 /** How to call Docker: a plain, JSON-serialisable decision, so a worker process can be handed the same one. */
@@ -16,6 +16,11 @@ export interface DockerInvocation {
   env: Record<string, string>;
   /** The builder `docker build` runs with (DOCKER_BUILDKIT=1 or 0). */
   builder: 'buildkit' | 'legacy';
+  /**
+   * How a BuildKit build prints its progress: `rawjson` when buildx runs `docker build` (exact step timings and
+   * cache hits as data), `plain` otherwise (the CLI's built-in BuildKit, Docker 20.10). Absent: plain.
+   */
+  progress?: BuildKitProgress;
 }
 
 /**
@@ -71,6 +76,7 @@ export function dockerInvocationFor(options: {
   useSudo: boolean;
   env: NodeJS.ProcessEnv;
   builder: 'buildkit' | 'legacy';
+  progress?: BuildKitProgress;
 }): DockerInvocation {
   const env: Record<string, string> = {};
   for (const name of DOCKER_ENV_VARIABLES) {
@@ -80,7 +86,13 @@ export function dockerInvocationFor(options: {
   // A bare name stays a name (it was not found on PATH); anything with a slash is made absolute, so it can neither
   // depend on a later working directory nor be read by sudo as a VAR=value argument or an option.
   const cliPath = options.cliPath.includes('/') ? path.resolve(options.cliPath) : options.cliPath;
-  return { path: cliPath, sudo: options.useSudo, env, builder: options.builder };
+  return {
+    path: cliPath,
+    sudo: options.useSudo,
+    env,
+    builder: options.builder,
+    ...(options.progress === undefined ? {} : { progress: options.progress }),
+  };
 }
 
 /** Runs Docker CLI commands as the invocation says: the same path, sudo and variables for every call. */

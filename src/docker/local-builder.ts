@@ -15,8 +15,11 @@ import { createOutputParser } from './output/output-parser.js';
 import type { FailedStep } from './output/parser-common.js';
 import type { ProcessExit, SpawnedProcess } from './process-spawner.js';
 
-/** A build's options; the builder is the DockerClient's (`invocation.builder`), decided with the rest of the invocation. */
-export interface LocalBuildOptions extends Omit<DockerBuildOptions, 'builder'> {
+/**
+ * A build's options; the builder and BuildKit's progress mode are the DockerClient's (`invocation.builder`,
+ * `invocation.progress`), decided with the rest of the invocation.
+ */
+export interface LocalBuildOptions extends Omit<DockerBuildOptions, 'builder' | 'progress'> {
   /** Where the full build output is written (created or replaced; parent directories are created). */
   logFile: string;
   /** Overall limit for the build; the build is stopped when it passes. Default one hour (the seed's `--timeout 3600`). */
@@ -137,11 +140,13 @@ export class LocalDockerBuilder {
   async build(options: LocalBuildOptions, control: LocalBuildControl = {}): Promise<LocalBuildResult> {
     const iidFile = path.resolve(options.iidFile ?? `${options.logFile}.iid`);
     const builder = this.docker.invocation.builder;
-    const args = dockerBuildArgs({ ...options, builder, iidFile });
+    // The progress mode was decided with the invocation; the parser reads what that mode prints.
+    const progress = builder === 'buildkit' ? (this.docker.invocation.progress ?? 'plain') : undefined;
+    const args = dockerBuildArgs({ ...options, builder, iidFile, ...(progress ? { progress } : {}) });
     const extraEnv = builderEnv(builder);
     const started = this.now();
     const plan = planFor(options, builder, await readDockerfile(options));
-    const parser = createOutputParser(builder, { plan, now: this.now });
+    const parser = createOutputParser(builder, { plan, now: this.now, ...(progress ? { progress } : {}) });
 
     let listenerError: unknown;
     let child: SpawnedProcess | undefined;

@@ -1,4 +1,5 @@
 import { DockerClient, dockerInvocationFor, type DockerInvocation } from '../docker/client.js';
+import type { BuildKitProgress } from '../docker/output/parser-common.js';
 import type { CommandResult, CommandRunner } from '../util/command-runner.js';
 import { findExecutable } from '../util/find-executable.js';
 
@@ -132,6 +133,23 @@ export function classifyDaemonError(result: CommandResult): { state: DaemonState
   };
 }
 
+/**
+ * How build_image's BuildKit builds print progress: `rawjson` when buildx runs `docker build` (a CLI of Docker 23
+ * or later hands BuildKit builds to the buildx plugin) and that buildx has the mode (0.12 and later), else `plain`.
+ * A 20.10 CLI keeps its built-in BuildKit for `docker build` even with the plugin installed; it has no rawjson.
+ */
+export function buildKitProgressFor(
+  clientVersion: string | undefined,
+  buildxVersion: string | undefined,
+  selected: SelectedBuilder,
+): BuildKitProgress {
+  const clientMajor = majorOf(clientVersion);
+  const buildx = /(\d+)\.(\d+)\.\d+/.exec(buildxVersion ?? '');
+  if (selected !== 'buildkit' || clientMajor === undefined || clientMajor < 23 || !buildx) return 'plain';
+  const [major, minor] = [Number(buildx[1]), Number(buildx[2])];
+  return major > 0 || minor >= 12 ? 'rawjson' : 'plain';
+}
+
 /** Works out which builder `docker build` uses and which one build_image should use. */
 export function resolveBuilder(
   clientVersion: string | undefined,
@@ -260,6 +278,8 @@ export async function probeDocker(options: DockerProbeOptions): Promise<DockerSt
     arch: server.Arch,
   };
   status.invocation = { ...candidate.invocation, builder: builder.selected };
+  if (builder.selected === 'buildkit')
+    status.invocation.progress = buildKitProgressFor(clientVersion, buildxVersion, builder.selected);
   const info = await docker(['info', '--format', '{{json .}}']);
   const infoJson = info.exitCode === 0 ? parseJson<DockerInfoJson>(info.stdout) : undefined;
   if (infoJson) {

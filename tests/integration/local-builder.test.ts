@@ -8,6 +8,7 @@ import type { BuildEvent } from '../../src/build-model/events.js';
 import type { LocalBuilderKind } from '../../src/docker/build-args.js';
 import { DockerClient, dockerInvocationFor } from '../../src/docker/client.js';
 import { LocalDockerBuilder, type LocalBuildOptions } from '../../src/docker/local-builder.js';
+import type { BuildKitProgress } from '../../src/docker/output/parser-common.js';
 import { ExecaProcessSpawner } from '../../src/docker/process-spawner.js';
 import { diagnoseBuildLog } from '../../src/diagnosis/diagnose.js';
 import { ExecaCommandRunner } from '../../src/util/command-runner.js';
@@ -28,21 +29,24 @@ interface Variant {
   kind: LocalBuilderKind;
   engine: Engine;
   cliPath: string;
+  /** BuildKit's progress mode, as the probe decides it: rawjson through buildx. */
+  progress?: BuildKitProgress;
 }
 
 const VARIANTS: Variant[] = [
   { label: 'buildkit', kind: 'buildkit', engine: engineNamed('host'), cliPath: BUILDKIT_CLIENT },
   { label: 'legacy', kind: 'legacy', engine: engineNamed('host'), cliPath: DOCKER },
-  { label: 'buildx', kind: 'buildkit', engine: engineNamed('modern'), cliPath: DOCKER },
+  { label: 'buildx', kind: 'buildkit', engine: engineNamed('modern'), cliPath: DOCKER, progress: 'rawjson' },
 ];
 
 /** The builder for a variant, with the client and engine it needs, as the probe would decide it. */
-function builderFor(variant: Pick<Variant, 'kind' | 'engine' | 'cliPath'>): LocalDockerBuilder {
+function builderFor(variant: Pick<Variant, 'kind' | 'engine' | 'cliPath' | 'progress'>): LocalDockerBuilder {
   const invocation = dockerInvocationFor({
     cliPath: variant.cliPath,
     useSudo: false,
     env: { ...process.env, ...variant.engine.env },
     builder: variant.kind,
+    ...(variant.progress === undefined ? {} : { progress: variant.progress }),
   });
   return new LocalDockerBuilder({
     docker: new DockerClient(invocation, new ExecaCommandRunner(), new ExecaProcessSpawner()),
@@ -209,7 +213,10 @@ describe.skipIf(!dockerAvailable && process.env.DIB_REQUIRE_DOCKER !== '1')(
         const result = await builder.build(options(variant, 'cancel', directory), {
           signal: controller.signal,
           onEvent: (event) => {
-            if (event.type === 'log' && event.line.includes(`sleeping-${marker}`) && abortedAt === 0) {
+            // Stop once the step's own output shows it running (not at its header). BuildKit 0.13 (Docker 26) races
+            // a cancel that lands while it is still starting the step's container: the container is left running,
+            // with either progress mode. rawjson announces a step the moment it starts, so it would hit that race.
+            if (event.type === 'log' && event.line.endsWith(`sleeping-${marker}`) && abortedAt === 0) {
               abortedAt = performance.now();
               controller.abort();
             }

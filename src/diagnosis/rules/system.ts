@@ -20,11 +20,14 @@ function failingInstructionText(scope: FailureScope): string | undefined {
   return scope.failedInstruction;
 }
 
+// apt writes its progress ("Reading package lists...") to stdout before the line ends; BuildKit merges a step's
+// stdout and stderr, so the error can follow that text on the same line.
+const APT_ERROR = String.raw`(?:^|\.\.\. ?)E: `;
 const APT_MISSING = [
-  /^E: Unable to locate package (\S+)/,
-  /^E: Package '([^']+)' has no installation candidate/,
-  /^E: Version '[^']+' for '([^']+)' was not found/,
-  /^E: Couldn't find any package by (?:glob|regex) '([^']+)'/,
+  new RegExp(`${APT_ERROR}Unable to locate package (\\S+)`),
+  new RegExp(`${APT_ERROR}Package '([^']+)' has no installation candidate`),
+  new RegExp(`${APT_ERROR}Version '[^']+' for '([^']+)' was not found`),
+  new RegExp(`${APT_ERROR}Couldn't find any package by (?:glob|regex) '([^']+)'`),
 ];
 
 export function aptUnableToLocate(scope: FailureScope): Diagnosis[] {

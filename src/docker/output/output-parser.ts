@@ -2,10 +2,12 @@ import type { LocalBuilderKind } from '../build-args.js';
 import { BuildKitOutputParser } from './buildkit-parser.js';
 import { planBuildSteps } from '../dockerfile-steps.js';
 import { LegacyOutputParser } from './legacy-parser.js';
+import { RawJsonOutputParser } from './rawjson-parser.js';
 import { stripAnsi, type BuildOutputParser, type BuildOutputSummary, type ParserOptions } from './parser-common.js';
 
 export function createOutputParser(builder: LocalBuilderKind, options: ParserOptions = {}): BuildOutputParser {
-  return builder === 'buildkit' ? new BuildKitOutputParser(options) : new LegacyOutputParser(options);
+  if (builder === 'legacy') return new LegacyOutputParser(options);
+  return options.progress === 'rawjson' ? new RawJsonOutputParser(options) : new BuildKitOutputParser(options);
 }
 
 /** Which builder wrote a log, from its first recognisable line; undefined when neither format appears. */

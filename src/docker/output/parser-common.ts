@@ -43,7 +43,12 @@ export interface ParserOptions {
   plan?: BuildPlan;
   /** Milliseconds clock for step durations the builder does not print (legacy). */
   now?: () => number;
+  /** How BuildKit prints its progress (`--progress=`): `rawjson` through buildx, `plain` otherwise (the default). */
+  progress?: BuildKitProgress;
 }
+
+/** The `--progress` mode of a BuildKit build: decided once with the Docker invocation. */
+export type BuildKitProgress = 'plain' | 'rawjson';
 
 // CSI sequences: the legacy builder colours a RUN step's stderr red (ESC[91m ... ESC[0m).
 // eslint-disable-next-line no-control-regex

@@ -193,6 +193,28 @@ describe('LocalDockerBuilder.build', () => {
     expect(log).toContain('#8 [4/4] RUN echo building && cat /app/hello.txt');
   });
 
+  it('with a rawjson invocation, asks for --progress=rawjson and saves the plain lines it stands for', async () => {
+    const spawner = new RecordingSpawner({
+      lines: stderrLines('runfail-gpu.rawjson.log'),
+      exit: { exitCode: 1 },
+    });
+    const events: BuildEvent[] = [];
+    const result = await builderWith(spawner, undefined, { progress: 'rawjson' }).build(
+      options({ dockerfilePath: 'build/gpu.Dockerfile', dockerfileText: fixtureDockerfile('runfail-gpu') }),
+      { onEvent: (event) => events.push(event) },
+    );
+    expect(spawner.calls[0]!.args.slice(0, 2)).toEqual(['build', '--progress=rawjson']);
+    expect(result.failedStep).toMatchObject({ stage: 'stage-1', dockerfileLine: 8, exitCode: 100 });
+    expect(result.errorMessage).toMatch(/^ERROR: failed to solve: process .*libcudnn9-dev-cuda-12.* exit code: 100$/);
+    const starts = events.filter((event) => event.type === 'step-started');
+    expect(starts.map((event) => event.step)).toEqual([1, 2, 3, 4]);
+    // The log file is what diagnosis and the log resource read: plain text, not JSON.
+    const log = await readFile(result.logFile, 'utf8');
+    expect(log).not.toMatch(/^\s*["{}]/m);
+    expect(log).toMatch(/^#\d+ \d+\.\d{3} E: Unable to locate package libcudnn9-dev-cuda-12$/m);
+    expect(log).toContain('gpu.Dockerfile:8');
+  });
+
   it('reports the failed step with its Dockerfile line and the builder error', async () => {
     const spawner = new RecordingSpawner({ lines: stdoutLines('runfail.legacy.log'), exit: { exitCode: 2 } });
     const result = await builderWith(spawner, undefined, { builder: 'legacy' }).build(

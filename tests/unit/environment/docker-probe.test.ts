@@ -2,7 +2,12 @@ import { chmod, mkdtemp, readFile, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { classifyDaemonError, probeDocker, resolveBuilder } from '../../../src/environment/docker-probe.js';
+import {
+  buildKitProgressFor,
+  classifyDaemonError,
+  probeDocker,
+  resolveBuilder,
+} from '../../../src/environment/docker-probe.js';
 import { ExecaCommandRunner } from '../../../src/util/command-runner.js';
 import { RecordingRunner } from '../../support/fake-runner.js';
 
@@ -75,6 +80,8 @@ describe('probeDocker with recorded docker output', () => {
       sudo: true,
       env: { DOCKER_HOST: dockerHost },
       builder: 'buildkit',
+      // A Docker 28 CLI hands the build to buildx, whose JSON progress gives exact step timings.
+      progress: 'rawjson',
     });
     // Every probe call already ran the way a build will: through sudo, DOCKER_HOST passed across its reset.
     for (const call of runner.calls) {
@@ -205,6 +212,22 @@ describe('resolveBuilder', () => {
       default: 'buildkit-env',
       selected: 'buildkit',
     });
+  });
+});
+
+describe('buildKitProgressFor: the progress mode decided with the invocation', () => {
+  it('reads rawjson where buildx runs docker build and knows the mode', () => {
+    expect(buildKitProgressFor('26.1.5+dfsg1', 'github.com/docker/buildx 0.13.1+ds1 0.13.1+ds1-3', 'buildkit')).toBe(
+      'rawjson',
+    );
+    expect(buildKitProgressFor('28.2.2', 'github.com/docker/buildx v0.24.0 abc', 'buildkit')).toBe('rawjson');
+  });
+
+  it('keeps plain for the 20.10 CLI (its own BuildKit, even with the plugin), an old buildx, or no buildx', () => {
+    expect(buildKitProgressFor('20.10.24+dfsg1', 'github.com/docker/buildx v0.13.1 abc', 'buildkit')).toBe('plain');
+    expect(buildKitProgressFor('20.10.24+dfsg1', undefined, 'buildkit')).toBe('plain');
+    expect(buildKitProgressFor('24.0.7', 'github.com/docker/buildx v0.11.2 9872040', 'buildkit')).toBe('plain');
+    expect(buildKitProgressFor('28.2.2', 'github.com/docker/buildx v0.24.0 abc', 'legacy')).toBe('plain');
   });
 });
 
