@@ -15,6 +15,10 @@ export const targetSpecSchema = z.discriminatedUnion('mode', [
       sudo: z.boolean(),
       env: z.record(z.string(), z.string()),
       builder: z.enum(['buildkit', 'legacy']),
+      /** The docker context of every call (`docker --context NAME ...`), when one was chosen. */
+      context: z.string().min(1).optional(),
+      /** The buildx builder (`docker buildx build --builder NAME`), when one was chosen. */
+      buildxBuilder: z.string().min(1).optional(),
     }),
   }),
   z.object({

@@ -16,6 +16,13 @@ export interface DockerInvocation {
   env: Record<string, string>;
   /** The builder `docker build` runs with (DOCKER_BUILDKIT=1 or 0). */
   builder: 'buildkit' | 'legacy';
+  /**
+   * The Docker context every call goes to, as the global `docker --context NAME` flag (it wins over DOCKER_HOST
+   * and DOCKER_CONTEXT): the build, image inspect, the smoke-test run, push, and the clean-up after a cancel.
+   */
+  context?: string;
+  /** A buildx builder to build with: the build runs as `docker buildx build --builder NAME --load`. */
+  buildxBuilder?: string;
 }
 
 /**
@@ -71,6 +78,8 @@ export function dockerInvocationFor(options: {
   useSudo: boolean;
   env: NodeJS.ProcessEnv;
   builder: 'buildkit' | 'legacy';
+  context?: string;
+  buildxBuilder?: string;
 }): DockerInvocation {
   const env: Record<string, string> = {};
   for (const name of DOCKER_ENV_VARIABLES) {
@@ -80,7 +89,14 @@ export function dockerInvocationFor(options: {
   // A bare name stays a name (it was not found on PATH); anything with a slash is made absolute, so it can neither
   // depend on a later working directory nor be read by sudo as a VAR=value argument or an option.
   const cliPath = options.cliPath.includes('/') ? path.resolve(options.cliPath) : options.cliPath;
-  return { path: cliPath, sudo: options.useSudo, env, builder: options.builder };
+  return {
+    path: cliPath,
+    sudo: options.useSudo,
+    env,
+    builder: options.builder,
+    ...(options.context ? { context: options.context } : {}),
+    ...(options.buildxBuilder ? { buildxBuilder: options.buildxBuilder } : {}),
+  };
 }
 
 /** Runs Docker CLI commands as the invocation says: the same path, sudo and variables for every call. */
@@ -100,9 +116,12 @@ export class DockerClient {
     for (const [name, value] of Object.entries(env)) {
       if (!ENV_NAME.test(name) || value.includes('\0')) throw new Error(`not a usable environment variable: ${name}`);
     }
-    if (!this.invocation.sudo) return { command: this.invocation.path, args: [...args], env };
+    // The context is a global flag, so it goes before the subcommand: `docker --context NAME build ...`.
+    const context = this.invocation.context;
+    const dockerArgs = context ? ['--context', context, ...args] : [...args];
+    if (!this.invocation.sudo) return { command: this.invocation.path, args: dockerArgs, env };
     const assignments = Object.entries(env).map(([name, value]) => `${name}=${value}`);
-    return { command: 'sudo', args: ['-n', ...assignments, this.invocation.path, ...args], env: {} };
+    return { command: 'sudo', args: ['-n', ...assignments, this.invocation.path, ...dockerArgs], env: {} };
   }
 
   /** Runs a short docker command and resolves with its result, failed or not. */

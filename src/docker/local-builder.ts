@@ -137,7 +137,8 @@ export class LocalDockerBuilder {
   async build(options: LocalBuildOptions, control: LocalBuildControl = {}): Promise<LocalBuildResult> {
     const iidFile = path.resolve(options.iidFile ?? `${options.logFile}.iid`);
     const builder = this.docker.invocation.builder;
-    const args = dockerBuildArgs({ ...options, builder, iidFile });
+    const buildxBuilder = this.docker.invocation.buildxBuilder;
+    const args = dockerBuildArgs({ ...options, builder, iidFile, ...(buildxBuilder ? { buildxBuilder } : {}) });
     const extraEnv = builderEnv(builder);
     const started = this.now();
     const plan = planFor(options, builder, await readDockerfile(options));
