@@ -1,12 +1,13 @@
 import { spawnSync } from 'node:child_process';
 import { readFile } from 'node:fs/promises';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { makeContext, tempDir } from '../support/build-fixtures.js';
+import { containersWithLabel, makeContext, tempDir } from '../support/build-fixtures.js';
 import { TEST_BASE_IMAGE } from '../support/docker.js';
 import { engine, engines, ready, type Engine } from '../support/engines.js';
 import { builtServer } from '../support/mcp-client.js';
 
 const DOCKER = process.env.DIB_DOCKER ?? 'docker';
+const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 const HOST_SOCKET = 'unix:///var/run/docker.sock';
 
 interface DetectReport {
@@ -131,6 +132,34 @@ describe.each(engines('context'))('a build through docker context of the $title'
     );
     expect(modern.docker(['image', 'inspect', `${name}:latest`]).status).toBe(0);
     expect(onHostEngine(`${name}:latest`)).toBe(false);
+  });
+
+  it('cancels through the context: the smoke container in that engine is stopped and removed', async () => {
+    const context = await makeContext({ Dockerfile: `FROM ${TEST_BASE_IMAGE}\nRUN echo quick > /quick\n` });
+    const name = tag('cancel');
+    images.push(`${name}:latest`);
+    const started = cli(hostWithContexts, stateDir, [
+      'build',
+      '--context',
+      context,
+      '--image-name',
+      name,
+      '--base-image',
+      TEST_BASE_IMAGE,
+      '--docker-context',
+      modern.context!,
+      '--smoke-command',
+      'sleep 120',
+      '--no-wait',
+    ]);
+    expect(started.status, started.stderr).toBe(0);
+    const buildId = (JSON.parse(started.stdout) as { build_id: string }).build_id;
+    const label = `dib.smoke.id=${buildId}`;
+    for (let poll = 0; poll < 300 && containersWithLabel(label, modern.env).length === 0; poll++) await sleep(100);
+    expect(containersWithLabel(label, modern.env)).not.toEqual([]);
+    const cancelled = cli(hostWithContexts, stateDir, ['cancel', buildId], 60_000);
+    expect(JSON.parse(cancelled.stdout)).toMatchObject({ build_id: buildId, status: 'cancelled' });
+    expect(containersWithLabel(label, modern.env)).toEqual([]);
   });
 
   it('refuses an unknown docker context and an unknown builder before building, naming the ones that exist', async () => {
