@@ -7,6 +7,7 @@ import { parseContextList } from '../../../src/docker/contexts.js';
 import { probeDocker } from '../../../src/environment/docker-probe.js';
 import { selectTarget } from '../../../src/environment/docker-selection.js';
 import { probeQemu } from '../../../src/environment/qemu-probe.js';
+import { summarize } from '../../../src/environment/summary.js';
 import { RecordingRunner } from '../../support/fake-runner.js';
 
 const buildxFixture = (name: string) =>
@@ -140,6 +141,12 @@ describe('probeDocker with docker_context and builder', () => {
       buildxBuilder: 'dib-modern',
       builder: 'buildkit',
     });
+    // The one-line summary people read names the builder and what it can build.
+    const aws = { credentials: { found: false }, region: { name: 'us-west-2' }, identity: {} } as never;
+    const recommendation = { mode: 'local' as const, ready: true, reason: 'ok', warnings: [], next_steps: [] };
+    expect(summarize({ docker: status, aws, recommendation, duration_ms: 1 })).toContain(
+      'buildx builder dib-modern (docker) for linux/amd64, linux/amd64/v2',
+    );
   });
 });
 
