@@ -41,6 +41,10 @@ export interface BuildImageParams extends BuildOptions {
   region?: string;
   codebuildProject: string;
   s3Bucket?: string;
+  /** A docker context for every docker call of the build (local builds only). */
+  dockerContext?: string;
+  /** A buildx builder to build with (local builds only). */
+  builder?: string;
   /** The user already agreed to CodeBuild's charges: do not ask (confirmCharges of BuildStartOptions). */
   confirmCharges?: boolean;
 }

@@ -112,7 +112,7 @@ export class Builds implements BuildsApi {
    * Docker status per use_sudo. A reachable daemon is trusted for a short while, so back-to-back builds do not pay
    * for four docker CLI calls each; a daemon that went away in between shows up as the build's own failure.
    */
-  private dockerStatus = new Map<boolean, { status: DockerStatus; at: number }>();
+  private dockerStatus = new Map<string, { status: DockerStatus; at: number }>();
 
   constructor(private readonly deps: BuildsDeps) {
     this.store = new BuildRecordStore(deps.config.stateDir);
@@ -136,11 +136,11 @@ export class Builds implements BuildsApi {
     return new DockerClient(invocation, this.deps.runner, this.spawner);
   }
 
-  /** The probe's decision for a local build, handed to the worker as data. */
+  /** The probe's decision for a local build, handed to the worker as data (with why its context was chosen). */
   private localTarget(status: DockerStatus): ChosenTarget {
     return {
       spec: { mode: 'local', docker: this.dockerClientFor(status).invocation },
-      warnings: [],
+      warnings: status.selection?.note ? [status.selection.note] : [],
     };
   }
 
@@ -206,15 +206,25 @@ export class Builds implements BuildsApi {
       }
       return this.codebuildTarget(params, aws.region.name, 'force_codebuild is set.');
     }
-    const docker = await this.probeDocker(params.useSudo);
-    if (docker.daemon.state === 'reachable') return local(docker);
-    const dockerProblem = `Docker is ${daemonStateInWords(docker.daemon.state)}${docker.daemon.error ? `: ${docker.daemon.error}` : ''}.`;
-    const dockerSteps = docker.daemon.hint ? [docker.daemon.hint] : [];
-    if (params.forceLocal) {
+    const docker = await this.probeDocker(params.useSudo, params);
+    if (docker.selection && !docker.selection.ok) {
       return {
         refused: true,
         mode: 'local',
-        message: `force_local is set but ${dockerProblem}`,
+        message: docker.selection.error ?? 'docker_context / builder cannot be used.',
+        nextSteps: docker.selection.hint ? [docker.selection.hint] : [],
+      };
+    }
+    if (docker.daemon.state === 'reachable') return local(docker);
+    const dockerProblem = `Docker is ${daemonStateInWords(docker.daemon.state)}${docker.daemon.error ? `: ${docker.daemon.error}` : ''}.`;
+    const dockerSteps = docker.daemon.hint ? [docker.daemon.hint] : [];
+    // docker_context and builder name a local Docker: never fall back to CodeBuild from them.
+    if (params.forceLocal || docker.selection) {
+      const why = params.forceLocal ? 'force_local is set' : 'docker_context / builder is set';
+      return {
+        refused: true,
+        mode: 'local',
+        message: `${why} but ${dockerProblem}`,
         nextSteps: dockerSteps,
       };
     }
@@ -234,9 +244,13 @@ export class Builds implements BuildsApi {
     };
   }
 
-  /** The Docker status for use_sudo: a recent reachable one from the cache, else a fresh probe. */
-  private async probeDocker(useSudo: boolean): Promise<DockerStatus> {
-    const cached = this.dockerStatus.get(useSudo);
+  /** The Docker status for use_sudo (and a context / builder): a recent reachable one from the cache, else a probe. */
+  private async probeDocker(
+    useSudo: boolean,
+    target: Pick<BuildImageParams, 'dockerContext' | 'builder'> = {},
+  ): Promise<DockerStatus> {
+    const key = JSON.stringify([useSudo, target.dockerContext ?? null, target.builder ?? null]);
+    const cached = this.dockerStatus.get(key);
     if (cached && Date.now() - cached.at < DOCKER_STATUS_TTL_MS) return cached.status;
     const status = await probeDocker({
       runner: this.deps.runner,
@@ -244,9 +258,12 @@ export class Builds implements BuildsApi {
       useSudo,
       env: this.deps.env,
       timeoutMs: this.deps.config.dockerTimeoutMs,
+      ...(target.dockerContext ? { context: target.dockerContext } : {}),
+      ...(target.builder ? { builder: target.builder } : {}),
     });
-    if (status.daemon.state === 'reachable') this.dockerStatus.set(useSudo, { status, at: Date.now() });
-    else this.dockerStatus.delete(useSudo);
+    if (status.daemon.state === 'reachable' && status.invocation)
+      this.dockerStatus.set(key, { status, at: Date.now() });
+    else this.dockerStatus.delete(key);
     return status;
   }
 
@@ -265,6 +282,8 @@ export class Builds implements BuildsApi {
       region: _region,
       codebuildProject: _codebuildProject,
       s3Bucket: _s3Bucket,
+      dockerContext: _dockerContext,
+      builder: _builder,
       ...options
     } = params;
     const request: BuildRequest = { ...options, contextDir, dockerfile, imageRef };
@@ -287,6 +306,7 @@ export class Builds implements BuildsApi {
    * Returns the queued record at once: the build goes on whatever happens to this process.
    */
   async start(params: BuildImageParams, options: BuildStartOptions = {}): Promise<BuildRecord | BuildRefusal> {
+    checkDockerTargetInput(params);
     const request = await this.requestFor(params);
     const target = await this.chooseTarget(params);
     if ('refused' in target) return target;
@@ -352,6 +372,7 @@ export class Builds implements BuildsApi {
     | { mode: 'local'; record: BuildRecord }
     | { mode: 'codebuild'; launch: CodeBuildLaunch; warnings: string[] }
   > {
+    checkDockerTargetInput(params);
     const request = await this.requestFor(params);
     const target = await this.chooseTarget(params);
     if ('refused' in target) return target;
@@ -545,6 +566,16 @@ export class Builds implements BuildsApi {
       { signal },
     );
   }
+}
+
+/** docker_context and builder choose a local Docker; with force_codebuild they would be silently dropped. */
+function checkDockerTargetInput(params: BuildImageParams): void {
+  if (!params.forceCodebuild || (params.dockerContext === undefined && params.builder === undefined)) return;
+  throw new InputError(
+    params.dockerContext !== undefined ? 'docker_context' : 'builder',
+    'chooses a local Docker, and force_codebuild sends the build to CodeBuild',
+    'Drop force_codebuild to build with that Docker, or drop docker_context / builder for CodeBuild.',
+  );
 }
 
 function isOver(record: BuildRecord): boolean {

@@ -17,6 +17,10 @@ export const targetSpecSchema = z.discriminatedUnion('mode', [
       builder: z.enum(['buildkit', 'legacy']),
       /** BuildKit's progress mode, decided with the rest (rawjson through buildx). */
       progress: z.enum(['plain', 'rawjson']).optional(),
+      /** The docker context of every call (`docker --context NAME ...`), when one was chosen. */
+      context: z.string().min(1).optional(),
+      /** The buildx builder (`docker buildx build --builder NAME`), when one was chosen. */
+      buildxBuilder: z.string().min(1).optional(),
     }),
   }),
   z.object({

@@ -27,6 +27,8 @@ export interface DockerBuildOptions {
   /** Cache imports and exports in docker's syntax (BuildKit only; see cache-args.ts). */
   cacheFrom?: string[];
   cacheTo?: string[];
+  /** A buildx builder: the build runs as `docker buildx build --builder NAME --load` (BuildKit only). */
+  buildxBuilder?: string;
 }
 
 // Grammar of github.com/distribution/reference (name components, optional host[:port], optional tag).
@@ -109,6 +111,20 @@ export function builderEnv(builder: LocalBuilderKind): Record<string, string> {
 }
 
 /**
+ * `build`, or with a named builder `buildx build --builder NAME --load`: buildx, because only it selects builders
+ * (a Docker 20.10 CLI's `docker build` never goes through buildx), and `--load`, because a builder of another
+ * driver (docker-container, kubernetes, remote) keeps its result in its own cache otherwise; the image must reach
+ * the engine that smoke-tests and pushes it.
+ */
+function buildCommand(options: DockerBuildOptions): string[] {
+  if (options.buildxBuilder === undefined) return ['build'];
+  if (options.builder !== 'buildkit') {
+    throw new InputError('builder', 'needs BuildKit', 'A buildx builder builds with BuildKit; install docker-buildx.');
+  }
+  return ['buildx', 'build', '--builder', options.buildxBuilder, '--load'];
+}
+
+/**
  * The `docker build` arguments (after the CLI) for the options, as an array (never a shell string); a DockerClient
  * turns them into the command. Paths are made absolute, so none can be mistaken for a flag and the result does not
  * depend on a cwd.
@@ -118,7 +134,7 @@ export function dockerBuildArgs(options: DockerBuildOptions): string[] {
   const contextDir = path.resolve(options.contextDir);
   const dockerfile = path.resolve(contextDir, options.dockerfilePath);
 
-  const buildArgs = ['build'];
+  const buildArgs = buildCommand(options);
   if (options.builder === 'buildkit') buildArgs.push(`--progress=${options.progress ?? 'plain'}`);
   // The classic builder keeps a failed step's container unless told otherwise; BuildKit creates none.
   else buildArgs.push('--force-rm');

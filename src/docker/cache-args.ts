@@ -111,8 +111,10 @@ export async function probeCacheSupport(
   options: { builder?: string; timeoutMs?: number } = {},
 ): Promise<CacheSupport> {
   const timeoutMs = options.timeoutMs ?? 15_000;
+  // The build's own builder, when its invocation names one.
+  const builder = options.builder ?? docker.invocation.buildxBuilder;
   const [inspect, info] = await Promise.all([
-    docker.run(['buildx', 'inspect', ...(options.builder ? [options.builder] : [])], { timeoutMs }),
+    docker.run(['buildx', 'inspect', ...(builder ? [builder] : [])], { timeoutMs }),
     docker.run(['info', '--format', '{{json .DriverStatus}}'], { timeoutMs }),
   ]);
   const driver = inspect.exitCode === 0 ? /^Driver:\s+(\S+)/m.exec(inspect.stdout)?.[1] : undefined;

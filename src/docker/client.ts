@@ -21,6 +21,13 @@ export interface DockerInvocation {
    * cache hits as data), `plain` otherwise (the CLI's built-in BuildKit, Docker 20.10). Absent: plain.
    */
   progress?: BuildKitProgress;
+  /**
+   * The Docker context every call goes to, as the global `docker --context NAME` flag (it wins over DOCKER_HOST
+   * and DOCKER_CONTEXT): the build, image inspect, the smoke-test run, push, and the clean-up after a cancel.
+   */
+  context?: string;
+  /** A buildx builder to build with: the build runs as `docker buildx build --builder NAME --load`. */
+  buildxBuilder?: string;
 }
 
 /**
@@ -77,6 +84,8 @@ export function dockerInvocationFor(options: {
   env: NodeJS.ProcessEnv;
   builder: 'buildkit' | 'legacy';
   progress?: BuildKitProgress;
+  context?: string;
+  buildxBuilder?: string;
 }): DockerInvocation {
   const env: Record<string, string> = {};
   for (const name of DOCKER_ENV_VARIABLES) {
@@ -92,6 +101,8 @@ export function dockerInvocationFor(options: {
     env,
     builder: options.builder,
     ...(options.progress === undefined ? {} : { progress: options.progress }),
+    ...(options.context ? { context: options.context } : {}),
+    ...(options.buildxBuilder ? { buildxBuilder: options.buildxBuilder } : {}),
   };
 }
 
@@ -112,9 +123,12 @@ export class DockerClient {
     for (const [name, value] of Object.entries(env)) {
       if (!ENV_NAME.test(name) || value.includes('\0')) throw new Error(`not a usable environment variable: ${name}`);
     }
-    if (!this.invocation.sudo) return { command: this.invocation.path, args: [...args], env };
+    // The context is a global flag, so it goes before the subcommand: `docker --context NAME build ...`.
+    const context = this.invocation.context;
+    const dockerArgs = context ? ['--context', context, ...args] : [...args];
+    if (!this.invocation.sudo) return { command: this.invocation.path, args: dockerArgs, env };
     const assignments = Object.entries(env).map(([name, value]) => `${name}=${value}`);
-    return { command: 'sudo', args: ['-n', ...assignments, this.invocation.path, ...args], env: {} };
+    return { command: 'sudo', args: ['-n', ...assignments, this.invocation.path, ...dockerArgs], env: {} };
   }
 
   /** Runs a short docker command and resolves with its result, failed or not. */

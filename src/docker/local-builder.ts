@@ -142,7 +142,14 @@ export class LocalDockerBuilder {
     const builder = this.docker.invocation.builder;
     // The progress mode was decided with the invocation; the parser reads what that mode prints.
     const progress = builder === 'buildkit' ? (this.docker.invocation.progress ?? 'plain') : undefined;
-    const args = dockerBuildArgs({ ...options, builder, iidFile, ...(progress ? { progress } : {}) });
+    const buildxBuilder = this.docker.invocation.buildxBuilder;
+    const args = dockerBuildArgs({
+      ...options,
+      builder,
+      iidFile,
+      ...(progress ? { progress } : {}),
+      ...(buildxBuilder ? { buildxBuilder } : {}),
+    });
     const extraEnv = builderEnv(builder);
     const started = this.now();
     const plan = planFor(options, builder, await readDockerfile(options));

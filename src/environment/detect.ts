@@ -9,6 +9,10 @@ export interface DetectOptions {
   useSudo?: boolean;
   forceLocal?: boolean;
   forceCodebuild?: boolean;
+  /** A docker context every docker call goes to. */
+  dockerContext?: string;
+  /** A buildx builder to build with. */
+  builder?: string;
 }
 
 export interface EnvironmentReport {
@@ -41,6 +45,8 @@ export async function detectEnvironment(
       useSudo: options.useSudo ?? false,
       env: deps.env,
       timeoutMs: deps.dockerTimeoutMs,
+      ...(options.dockerContext ? { context: options.dockerContext } : {}),
+      ...(options.builder ? { builder: options.builder } : {}),
     }),
     probeAws({
       runner: deps.runner,

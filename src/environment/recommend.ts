@@ -54,21 +54,43 @@ function dockerUnavailableSteps(docker: DockerStatus): string[] {
   return docker.daemon.hint ? [docker.daemon.hint] : [];
 }
 
+/** force_local, docker_context or builder: local Docker only, never a fallback (they name where to build). */
+function localOnly(docker: DockerStatus, forceLocal: boolean): Recommendation {
+  const selection = docker.selection;
+  const named = selection
+    ? [
+        selection.docker_context ? `docker_context "${selection.docker_context}"` : '',
+        selection.builder ? `builder "${selection.builder}"` : '',
+      ]
+        .filter(Boolean)
+        .join(' and ')
+    : '';
+  const why = forceLocal ? 'force_local is set' : `${named} ${named.includes(' and ') ? 'are' : 'is'} set`;
+  if (selection && !selection.ok) {
+    return {
+      mode: 'local',
+      ready: false,
+      reason: `${why} but cannot be used: ${selection.error ?? ''}`.trim(),
+      warnings: [],
+      next_steps: selection.hint ? [selection.hint] : [],
+    };
+  }
+  if (docker.daemon.state === 'reachable') {
+    return { mode: 'local', ready: true, reason: `${why} and Docker answers.`, warnings: [], next_steps: [] };
+  }
+  return {
+    mode: 'local',
+    ready: false,
+    reason: `${why} but Docker is ${daemonStateInWords(docker.daemon.state)}: ${docker.daemon.error ?? ''}`.trim(),
+    warnings: [],
+    next_steps: dockerUnavailableSteps(docker),
+  };
+}
+
 /** The seed's detection order: forced modes, then local Docker, then CodeBuild when credentials resolve, else none. */
 export function recommendMode({ docker, aws, forceLocal, forceCodebuild }: RecommendInput): Recommendation {
   const dockerReady = docker.daemon.state === 'reachable';
-  if (forceLocal) {
-    return dockerReady
-      ? { mode: 'local', ready: true, reason: 'force_local is set and Docker answers.', warnings: [], next_steps: [] }
-      : {
-          mode: 'local',
-          ready: false,
-          reason:
-            `force_local is set but Docker is ${daemonStateInWords(docker.daemon.state)}: ${docker.daemon.error ?? ''}`.trim(),
-          warnings: [],
-          next_steps: dockerUnavailableSteps(docker),
-        };
-  }
+  if (forceLocal || docker.selection) return localOnly(docker, forceLocal);
   if (forceCodebuild) {
     const problems = codebuildProblems(aws);
     return {

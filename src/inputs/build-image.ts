@@ -3,6 +3,7 @@ import type { BuildImageParams } from '../build-model/api.js';
 import { DEFAULT_CODEBUILD_PROJECT, DEFAULT_REGION } from '../environment/aws-probe.js';
 import { defineInputs, type InputOf } from './define.js';
 import { bool, int, list, record, text } from './field.js';
+import { dockerTargetFields } from './docker-target-fields.js';
 import { sourceFields } from './source-fields.js';
 import { patterns } from './patterns.js';
 
@@ -201,6 +202,8 @@ export const buildImageInputs = defineInputs('build_image', 'build', {
       'Build cache exports, docker syntax: "type=inline" (cache in the image; pair with push), "type=registry,ref=HOST/NAME:CACHETAG" or "type=local,dest=DIR". BuildKit only; the default "docker" buildx driver exports only type=inline (refused otherwise, with the fix).',
     cli: { flag: '--cache-to', value: '<spec>', help: 'build cache export, e.g. type=inline (repeatable)' },
   }),
+  docker_context: dockerTargetFields.docker_context,
+  builder: dockerTargetFields.builder,
   tail_lines: int({
     min: 0,
     max: 500,
@@ -246,5 +249,7 @@ export function toBuildImageParams(input: BuildImageInput): BuildImageParams {
     push: input.push,
     cacheFrom: input.cache_from,
     cacheTo: input.cache_to,
+    dockerContext: input.docker_context,
+    builder: input.builder,
   };
 }

@@ -2,6 +2,7 @@ import { DEFAULT_CODEBUILD_PROJECT, DEFAULT_REGION } from '../environment/aws-pr
 import type { DetectOptions } from '../environment/detect.js';
 import { defineInputs, type InputOf } from './define.js';
 import { bool, text } from './field.js';
+import { dockerTargetFields } from './docker-target-fields.js';
 import { patterns } from './patterns.js';
 
 export const detectEnvironmentInputs = defineInputs('detect_environment', 'detect', {
@@ -38,6 +39,8 @@ export const detectEnvironmentInputs = defineInputs('detect_environment', 'detec
     description: 'Recommend CodeBuild even when Docker is available.',
     cli: { flag: '--force-codebuild', help: 'recommend CodeBuild (charges apply)', conflicts: 'force_local' },
   }),
+  docker_context: dockerTargetFields.docker_context,
+  builder: dockerTargetFields.builder,
 });
 
 export type DetectEnvironmentInput = InputOf<typeof detectEnvironmentInputs>;
@@ -49,5 +52,7 @@ export function toDetectOptions(input: DetectEnvironmentInput): DetectOptions {
     useSudo: input.use_sudo,
     forceLocal: input.force_local,
     forceCodebuild: input.force_codebuild,
+    dockerContext: input.docker_context,
+    builder: input.builder,
   };
 }

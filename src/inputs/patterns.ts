@@ -1,4 +1,5 @@
 import { DOMAIN, NAME_COMPONENT } from '../docker/build-args.js';
+import { BUILDER_NAME, CONTEXT_NAME } from '../docker/buildx.js';
 import type { Limits } from './field.js';
 
 type Pattern = NonNullable<Limits['pattern']>;
@@ -44,6 +45,18 @@ export const patterns = {
     regex: /^(?!.*\.\.)(?!\d+\.\d+\.\d+\.\d+$)[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$/,
     looksLike:
       'an S3 bucket name: 3 to 63 lowercase letters, digits, . or -, starting and ending with a letter or digit, e.g. "my-team-build-sources"',
+  },
+  dockerContext: {
+    // docker/cli's context store rule.
+    regex: CONTEXT_NAME,
+    looksLike:
+      'a docker context name: a letter or digit, then letters, digits, _ . + or - (at least 2 characters), e.g. "remote-gpu"',
+  },
+  buildxBuilder: {
+    // buildx's rule for builder names, or a context's (buildx lists every context as a builder).
+    regex: BUILDER_NAME,
+    looksLike:
+      'a buildx builder name: a letter, then letters, digits, . _ or -, or a docker context name, e.g. "gpu-builder"',
   },
   /** Something to run: not blank, no NUL (which no shell argument can carry). */
   command: {

@@ -51,8 +51,9 @@ const dockerSchema = z
         name: z.string().optional().describe('Active docker context.'),
         docker_host: z.string().optional().describe('DOCKER_HOST, when set.'),
         source: z
-          .enum(['DOCKER_HOST', 'DOCKER_CONTEXT', 'docker-context', 'default'])
-          .describe('What selects the daemon endpoint.'),
+          .enum(['DOCKER_HOST', 'DOCKER_CONTEXT', 'docker-context', 'default', 'docker_context'])
+          .describe('What selects the daemon endpoint (docker_context: the input, which wins over the others).'),
+        available: z.array(z.string()).optional().describe('The docker contexts of the CLI configuration.'),
       })
       .describe('Which daemon the CLI talks to.'),
     gpu: z
@@ -63,6 +64,58 @@ const dockerSchema = z
         cdi_devices: z.array(z.string()).describe('CDI GPU devices the engine discovered.'),
       })
       .describe('GPU support in the engine.'),
+    buildx: z
+      .object({
+        available: z.boolean().describe('`docker buildx` runs with this CLI.'),
+        version: z.string().optional().describe('buildx plugin version, e.g. 0.13.1.'),
+        builder: z
+          .object({
+            name: z.string().describe('Builder name (the one asked for, else the current one).'),
+            driver: z.string().optional().describe('buildx driver: docker, docker-container, kubernetes, remote.'),
+            status: z.string().optional().describe("Its first node's status, e.g. running."),
+            buildkit_version: z.string().optional().describe('BuildKit version of that node.'),
+            platforms: z.array(z.string()).describe('Platforms it can build, e.g. linux/amd64, linux/arm64.'),
+          })
+          .optional()
+          .describe('The builder a build uses (`docker buildx inspect`).'),
+        reason: z.string().optional().describe('Why buildx or its builder is not reported.'),
+      })
+      .describe('buildx, the active builder and the platforms it can build.'),
+    containerd_image_store: z
+      .object({
+        enabled: z
+          .boolean()
+          .optional()
+          .describe('The engine keeps images in containerd (needed for multi-platform images); absent when unknown.'),
+        reason: z.string().optional().describe('Why it is unknown.'),
+      })
+      .describe('The containerd image store (docker info DriverStatus io.containerd.snapshotter.v1).'),
+    qemu: z
+      .object({
+        emulators: z
+          .array(
+            z.object({
+              name: z.string().describe('binfmt_misc entry, e.g. qemu-aarch64.'),
+              arch: z.string().describe('Emulated CPU, e.g. aarch64.'),
+              enabled: z.boolean().describe('The kernel uses it.'),
+              interpreter: z.string().optional().describe('Emulator binary.'),
+            }),
+          )
+          .describe("QEMU emulators registered in this machine's kernel (binfmt_misc)."),
+        reason: z.string().optional().describe('Why none are listed.'),
+      })
+      .describe("Emulators for building other CPUs' images (e.g. linux/arm64 on amd64)."),
+    selection: z
+      .object({
+        docker_context: z.string().optional().describe('The docker_context asked for.'),
+        builder: z.string().optional().describe('The builder asked for.'),
+        ok: z.boolean().describe('A build can use them.'),
+        error: z.string().optional().describe('Why not.'),
+        hint: z.string().optional().describe('What to do about it.'),
+        note: z.string().optional().describe("How they were applied, e.g. a context's builder mapped to that context."),
+      })
+      .optional()
+      .describe('The docker_context / builder asked for.'),
     warnings: z.array(z.string()).describe('Things worth telling the user.'),
   })
   .describe('Local Docker.');
@@ -137,7 +190,7 @@ export function detectEnvironmentTool(deps: EnvironmentDeps) {
     name: 'detect_environment',
     title: 'Detect build environment',
     description:
-      'Finds out where images can be built: local Docker (CLI, daemon, sudo need, BuildKit or legacy builder, GPU runtime) and AWS CodeBuild (credentials, region, account, project). ' +
+      'Finds out where images can be built: local Docker (CLI, daemon, sudo need, BuildKit or legacy builder, the buildx builder with its driver and platforms, the containerd image store, registered QEMU emulators, GPU runtime; through docker_context / builder when given) and AWS CodeBuild (credentials, region, account, project). ' +
       'Returns a recommendation (local, codebuild or none) following the order: force flags, local Docker, CodeBuild, none. ' +
       'Read-only and fast (a few seconds at most, even when the daemon or AWS hangs). Call it first, before build_image.',
     inputSchema: detectEnvironmentInputs.schema,

@@ -16,6 +16,9 @@ function docker(state: DaemonState, useSudo = false): DockerStatus {
     builder: { default: 'legacy', selected: 'legacy', buildkit_available: false },
     context: { source: 'default' },
     gpu: { available: false, runtimes: [], cdi_devices: [] },
+    buildx: { available: false },
+    containerd_image_store: {},
+    qemu: { emulators: [] },
     warnings: [],
   };
 }
