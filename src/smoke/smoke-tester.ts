@@ -50,6 +50,8 @@ export interface SmokeRunOptions {
   /** Limit for each container; default 180. */
   timeoutSeconds?: number;
   pytorch?: SmokeMode;
+  /** Run the containers as this platform (`docker run --platform`): one platform of a multi-platform build. */
+  platform?: string;
 }
 
 export interface SmokeRunHooks {
@@ -78,6 +80,7 @@ interface RunState {
   runId: string;
   image: string;
   timeoutMs: number;
+  platform?: string;
   signal?: AbortSignal;
   onCheck?: (check: SmokeCheck) => void;
   checks: SmokeCheck[];
@@ -222,13 +225,14 @@ export class SmokeTester {
       runId,
       image: options.image,
       timeoutMs: Math.round((options.timeoutSeconds ?? DEFAULT_SMOKE_TIMEOUT_SECONDS) * 1000),
+      ...(options.platform ? { platform: options.platform } : {}),
       signal,
       onCheck: hooks.onCheck,
       checks: [],
       names: [],
       notes: [],
       stopped: false,
-      result: { image: options.image, gpu_runtime: false },
+      result: { image: options.image, gpu_runtime: false, ...(options.platform ? { platform: options.platform } : {}) },
     };
     const pytorch = options.pytorch ?? 'auto';
     const commands = options.commands ?? [];
@@ -390,6 +394,7 @@ export class SmokeTester {
       // The built-in checks need no network; the caller's commands may.
       ...(run.network === 'none' ? ['--network', 'none'] : []),
       ...gpu.args,
+      ...(state.platform ? ['--platform', state.platform] : []),
       // Always set, so an image whose ENTRYPOINT starts a training job or server does not run it.
       '--entrypoint',
       entrypoint,
