@@ -1,37 +1,7 @@
-import { InputError } from '../util/errors.js';
+import { MAX_PLATFORMS, parsePlatforms } from '../util/platforms.js';
+
+export { MAX_PLATFORMS, parsePlatforms };
 import type { CommandResult } from '../util/command-runner.js';
-
-/** `os/arch[/variant]`, lowercase, as docker and the OCI image spec write it (`linux/amd64`, `linux/arm/v7`). */
-const PLATFORM = /^[a-z0-9_]+\/[a-z0-9_]+(?:\/[a-z0-9_.]+)?$/;
-/** More would make one build run for hours under emulation; docker itself has no limit. */
-export const MAX_PLATFORMS = 8;
-
-/**
- * The platforms of a `platform` input: one string, a comma list (`linux/amd64,linux/arm64`, docker's own syntax) or
- * a list of either. Each is checked; repeats are dropped, the order kept (the first is the one `name:tag` names
- * when the engine builds one platform per build).
- */
-export function parsePlatforms(value: string | readonly string[] | undefined, field = 'platform'): string[] {
-  if (value === undefined) return [];
-  const entries = (typeof value === 'string' ? [value] : [...value])
-    .flatMap((entry) => entry.split(','))
-    .map((entry) => entry.trim());
-  const platforms: string[] = [];
-  for (const entry of entries) {
-    if (!PLATFORM.test(entry)) {
-      throw new InputError(
-        field,
-        entry === '' ? 'has an empty entry' : `"${entry}" is not a platform`,
-        'Use os/arch[/variant] for each platform, e.g. "linux/amd64" or "linux/amd64,linux/arm64".',
-      );
-    }
-    if (!platforms.includes(entry)) platforms.push(entry);
-  }
-  if (platforms.length > MAX_PLATFORMS) {
-    throw new InputError(field, `names ${platforms.length} platforms`, `Build at most ${MAX_PLATFORMS} at once.`);
-  }
-  return platforms;
-}
 
 /** The normalised `--platform` value: the platforms joined with commas; undefined when there are none. */
 export function platformFlag(platforms: readonly string[]): string | undefined {
@@ -158,4 +128,29 @@ export function planPlatformBuilds(options: {
     builds: platforms.map((platform) => ({ platform, imageRef: platformImageRef(imageRef, platform) })),
     reason: `${why}: one build per platform (${platforms.map((platform) => platformImageRef(imageRef, platform)).join(', ')}), and ${imageRef} names the first. Enable the containerd image store ("features": {"containerd-snapshotter": true} in daemon.json) for one manifest list.`,
   };
+}
+
+/** `docker image inspect` format for an image's platform, `os/arch[/variant]`. */
+const PLATFORM_FORMAT = '{{.Os}}/{{.Architecture}}{{if .Variant}}/{{.Variant}}{{end}}';
+
+/**
+ * The platforms of the images among `refs` that are present locally (others are left out: the guard then knows
+ * only what FROM --platform says). Never pulls.
+ */
+export async function localImagePlatforms(
+  run: (args: string[], options: { timeoutMs: number }) => Promise<CommandResult>,
+  refs: readonly string[],
+  timeoutMs = 15_000,
+): Promise<Record<string, string>> {
+  const found: Record<string, string> = {};
+  await Promise.all(
+    refs
+      .filter((ref) => !ref.startsWith('-'))
+      .map(async (ref) => {
+        const result = await run(['image', 'inspect', '--format', PLATFORM_FORMAT, ref], { timeoutMs });
+        const platform = result.stdout.trim();
+        if (result.exitCode === 0 && /^[a-z0-9_]+\/[a-z0-9_]+(\/[a-z0-9_.]+)?$/.test(platform)) found[ref] = platform;
+      }),
+  );
+  return found;
 }
