@@ -105,4 +105,6 @@ export interface BuildsApi {
    */
   subscribe(buildId: string, listener: (event: BuildEvent, state: BuildProgressState) => void): () => Promise<void>;
   smokeTest(input: SmokeTestInput & { useSudo: boolean }, signal: AbortSignal): Promise<SmokeResult>;
+  /** Platforms (os/arch[/variant]) of the images among `refs` present in the local engine; {} without Docker. */
+  imagePlatforms(refs: string[], useSudo: boolean): Promise<Record<string, string>>;
 }

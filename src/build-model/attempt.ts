@@ -26,9 +26,17 @@ export interface AttemptOutcome {
   errorMessage?: string;
   /** The attempt's full output, for diagnosis. */
   logFile: string;
+  /** A build of several platforms: how, and each platform's image (see record `platform_build`). */
+  platformBuild?: PlatformBuildOutcome;
   /** The remote build's id (CodeBuild `project:uuid`) and console link, for remote runners. */
   remoteId?: string;
   consoleUrl?: string;
+}
+
+export interface PlatformBuildOutcome {
+  mode: 'manifest-list' | 'per-platform';
+  reason: string;
+  images: { platform: string; imageRef: string; imageId?: string }[];
 }
 
 /** A plan for the next attempt after a failure, or why there is none. */
@@ -60,7 +68,8 @@ export interface BuildPorts {
     prepared: PreparedSources,
     workDir: string,
   ): Promise<FailurePlan>;
-  smokeTest(request: BuildRequest, imageRef: string, signal: AbortSignal): Promise<SmokeResult>;
+  /** `platform`: run the image as this platform (`docker run --platform`), for a build of several platforms. */
+  smokeTest(request: BuildRequest, imageRef: string, signal: AbortSignal, platform?: string): Promise<SmokeResult>;
   /** After failed smoke checks: the diagnosis and, when a safe fix applies, the next attempt (absent: no retry). */
   planAfterSmokeFailure?(
     request: BuildRequest,

@@ -78,6 +78,31 @@ export const buildRecordSchema = z.object({
   build_time_seconds: z.number().optional().describe('Wall time from start to end.'),
   image_id: z.string().optional().describe('Built image id (sha256:...).'),
   image_size_bytes: z.number().optional().describe('Built image size.'),
+  platform_build: z
+    .object({
+      mode: z
+        .enum(['manifest-list', 'per-platform'])
+        .describe(
+          'manifest-list: one image (image_name) holding every platform, on an engine with the containerd image store; per-platform: one image per platform, each under its own tag, because the engine stores one platform per tag.',
+        ),
+      reason: z.string().describe('Why this mode, and for per-platform how to get one manifest list.'),
+      images: z
+        .array(
+          z.object({
+            platform: z.string().describe('os/arch[/variant].'),
+            image_ref: z.string().describe("The tag that names this platform's image."),
+            image_id: z
+              .string()
+              .optional()
+              .describe("Image id (sha256:...); in a manifest list, the list's id (docker picks the platform at run)."),
+            smoke_passed: z.boolean().optional().describe("Whether this platform's smoke test passed, when run."),
+            smoke_failed_checks: z.array(z.string()).optional().describe('The smoke checks that failed on it.'),
+          }),
+        )
+        .describe("Each platform's image, in the order asked."),
+    })
+    .optional()
+    .describe("A build of several platforms: how it was built and each platform's image."),
   smoke: smokeResultSchema.optional().describe('Smoke test results, when run.'),
   error: buildErrorSchema.optional().describe('Why the build failed, when it did.'),
   push: pushSchema

@@ -37,6 +37,10 @@ export const smokeCheckSchema = z.object({
 
 export const smokeResultSchema = z.object({
   image: z.string().describe('The image that was tested, as given.'),
+  platform: z
+    .string()
+    .optional()
+    .describe('The platform the containers ran as (docker run --platform), when one platform of several was tested.'),
   passed: z
     .boolean()
     .describe('True when no check failed. Skipped checks do not fail the run, so read `checks` for what was covered.'),

@@ -1,6 +1,12 @@
 import { EventEmitter } from 'node:events';
 import path from 'node:path';
-import type { BuildPorts, BuildRequest, BuildTarget, PreparedSources } from '../build-model/attempt.js';
+import type {
+  BuildPorts,
+  BuildRequest,
+  BuildTarget,
+  PlatformBuildOutcome,
+  PreparedSources,
+} from '../build-model/attempt.js';
 import type { BuildEvent } from '../build-model/events.js';
 import type { BuildError, BuildRecord } from '../build-model/record-schema.js';
 import { currentProcessIdentity, type ProcessIdentity } from './process-identity.js';
@@ -269,6 +275,7 @@ export class BuildService {
           await this.update(record, {
             image_id: outcome.imageId ?? info.id,
             image_size_bytes: info.sizeBytes,
+            ...(outcome.platformBuild ? { platform_build: platformBuildRecord(outcome.platformBuild) } : {}),
             ...(fixes.written && fixes.written.length > 0 ? { written_fixes: fixes.written } : {}),
             ...(fixes.warning ? { warnings: [...(record.warnings ?? []), fixes.warning] } : {}),
           });
@@ -282,7 +289,7 @@ export class BuildService {
             phase: 'smoke-testing',
             progress: { ...record.progress, message: 'smoke testing' },
           });
-          const smoke = await ports.smokeTest(request, builtImage, signal);
+          const smoke = await this.smokeEachPlatform(record, request, ports, builtImage, signal);
           if (signal.aborted) return await stopped({ smoke });
           if (smoke.passed) return await pushThenFinish(smoke);
           const smokePlan = ports.planAfterSmokeFailure
@@ -371,6 +378,36 @@ export class BuildService {
     return error ? { status: 'failed', push, error } : { status: 'succeeded', push };
   }
 
+  /**
+   * The smoke test of the built image; for a build of several platforms, of each platform's image in turn (run as
+   * that platform), recorded per platform. The result is the first failing platform's, or the last one's.
+   */
+  private async smokeEachPlatform(
+    record: BuildRecord,
+    request: BuildRequest,
+    ports: BuildPorts,
+    builtImage: string,
+    signal: AbortSignal,
+  ): Promise<SmokeResult> {
+    const platformBuild = record.platform_build;
+    if (!platformBuild) return ports.smokeTest(request, builtImage, signal);
+    let shown: SmokeResult | undefined;
+    const notes: string[] = [];
+    for (const image of platformBuild.images) {
+      const smoke = await ports.smokeTest(request, image.image_id ?? image.image_ref, signal, image.platform);
+      const failed = smoke.checks.filter((check) => check.status === 'failed').map((check) => check.name);
+      image.smoke_passed = smoke.passed;
+      if (failed.length > 0) image.smoke_failed_checks = failed;
+      notes.push(`${image.platform}: ${smoke.passed ? 'passed' : `failed (${failed.join(', ')})`}`);
+      // Keep the first failure; while all pass, the latest.
+      if (!shown || shown.passed) shown = smoke;
+      if (signal.aborted) break;
+    }
+    await this.update(record, { platform_build: platformBuild });
+    const passed = platformBuild.images.every((image) => image.smoke_passed === true);
+    return { ...shown!, passed, notes: [...shown!.notes, `smoke test per platform: ${notes.join('; ')}`] };
+  }
+
   private onBuildEvent(record: BuildRecord, event: BuildEvent): void {
     if (event.type === 'step-started' || event.type === 'step-done' || event.type === 'step-cached') {
       const message =
@@ -422,6 +459,18 @@ function stateFault(stateDir: string, error: unknown): ExpectedFailure | undefin
 
 function failureError(failure: ExpectedFailure): BuildError {
   return { kind: failure.kind, summary: failure.message, excerpt: '', next_step: failure.nextStep };
+}
+
+function platformBuildRecord(outcome: PlatformBuildOutcome): NonNullable<BuildRecord['platform_build']> {
+  return {
+    mode: outcome.mode,
+    reason: outcome.reason,
+    images: outcome.images.map((image) => ({
+      platform: image.platform,
+      image_ref: image.imageRef,
+      ...(image.imageId ? { image_id: image.imageId } : {}),
+    })),
+  };
 }
 
 /** The error of a failed smoke test when no diagnosis port is wired. */

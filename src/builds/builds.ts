@@ -35,6 +35,7 @@ import { prepareSources } from './fixes.js';
 import { checkPushInput, targetProblem } from './push-cache-checks.js';
 import { cacheSpecText, parseCacheSpec } from '../docker/cache-args.js';
 import { dockerBuildArgs, validateImageRef } from '../docker/build-args.js';
+import { localImagePlatforms } from '../docker/platforms.js';
 import { DockerClient, dockerInvocationFor } from '../docker/client.js';
 import { ExecaProcessSpawner } from '../docker/process-spawner.js';
 import type { BuildRecord } from '../build-model/record-schema.js';
@@ -551,6 +552,13 @@ export class Builds implements BuildsApi {
       listener(line.event, { attempt: line.attempt, progress: line.progress }),
     );
     return follower.stop;
+  }
+
+  async imagePlatforms(refs: string[], useSudo: boolean): Promise<Record<string, string>> {
+    const status = await this.probeDocker(useSudo);
+    if (status.daemon.state !== 'reachable') return {};
+    const docker = this.dockerClientFor(status);
+    return localImagePlatforms((args, options) => docker.run(args, options), refs);
   }
 
   async smokeTest(input: Parameters<BuildsApi['smokeTest']>[0], signal: AbortSignal): Promise<SmokeResult> {

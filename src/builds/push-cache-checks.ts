@@ -30,7 +30,11 @@ export async function targetProblem(
   target: TargetSpec,
   docker: () => DockerClient,
 ): Promise<BuildRefusal | undefined> {
-  const used = [request.push ? 'push' : '', hasCache(request) ? 'cache_from/cache_to' : ''].filter(Boolean);
+  const used = [
+    request.push ? 'push' : '',
+    hasCache(request) ? 'cache_from/cache_to' : '',
+    request.platform?.includes(',') ? 'several platforms' : '',
+  ].filter(Boolean);
   if (used.length === 0) return undefined;
   if (target.mode === 'codebuild') {
     return {

@@ -3,6 +3,7 @@ import type { CodeBuildRunner } from '../codebuild/codebuild-runner.js';
 import type { Config } from '../config.js';
 import { DockerClient, type DockerInvocation } from '../docker/client.js';
 import { LocalDockerBuilder } from '../docker/local-builder.js';
+import { buildPlatforms } from '../docker/platform-builds.js';
 import { ExecaProcessSpawner, type ProcessSpawner } from '../docker/process-spawner.js';
 import { SmokeTester } from '../smoke/smoke-tester.js';
 import type { CommandRunner } from '../util/command-runner.js';
@@ -42,7 +43,8 @@ function localPorts(buildId: string, invocation: DockerInvocation, deps: TargetP
   return {
     prepare: (request, workDir) => prepareSources(request, workDir),
     runAttempt: async (request, input) => {
-      const result = await builder.build(
+      const result = await buildPlatforms(
+        { builder, docker },
         {
           contextDir: input.contextDir,
           dockerfilePath: input.dockerfilePath,
@@ -70,13 +72,17 @@ function localPorts(buildId: string, invocation: DockerInvocation, deps: TargetP
           : undefined,
         errorMessage: result.errorMessage,
         logFile: result.logFile,
+        ...(result.platformBuild ? { platformBuild: result.platformBuild } : {}),
       };
     },
     planAfterFailure: (request, outcome, prepared, workDir) => planAfterFailure(request, outcome, prepared, workDir),
     planAfterSmokeFailure: (request, smoke, prepared, workDir) =>
       planAfterSmokeFailure(request, smoke, prepared, workDir),
-    smokeTest: (request, imageRef, signal) =>
-      smokeTester.run({ image: imageRef, commands: request.smokeCommands }, { signal }),
+    smokeTest: (request, imageRef, signal, platform) =>
+      smokeTester.run(
+        { image: imageRef, commands: request.smokeCommands, ...(platform ? { platform } : {}) },
+        { signal },
+      ),
     writeFixes: (request, prepared) => writeFixesToContext(request, prepared),
     push: localPushPort({ docker }),
     imageInfo: async (imageRef) => {

@@ -28,6 +28,7 @@ export function seedResult(record: BuildRecord) {
     error: record.error,
     smoke: record.smoke,
     image_id: record.image_id,
+    ...(record.platform_build ? { platform_build: record.platform_build } : {}),
     ...(record.push ? { push: record.push } : {}),
     log_file: record.log_file,
     ...(record.warnings?.length ? { warnings: record.warnings } : {}),

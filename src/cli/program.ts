@@ -74,7 +74,10 @@ export function buildProgram(setExitCode: (code: number) => void): Command {
     .action(async (options, command: Command) => {
       const input = inputFromCli(analyzeDockerfileInputs, command);
       const { analyzeDockerfile } = await import('../dockerfile/analyze.js');
-      const result = await analyzeDockerfile(toAnalyzeOptions(input));
+      const result = await analyzeDockerfile({
+        ...toAnalyzeOptions(input),
+        inspectImagePlatforms: async (refs) => (await deps().builds()).imagePlatforms(refs, false),
+      });
       if (options.json) printJson(result);
       else printAnalysis(result);
       const remaining = result.fixed ? result.fixed.remaining_findings : result.findings;

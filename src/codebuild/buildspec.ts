@@ -121,6 +121,15 @@ function validateDockerfilePath(dockerfile: string): void {
  */
 export function codebuildDockerArgs(options: BuildspecOptions, builder: LocalBuilderKind = 'buildkit'): string[] {
   validateDockerfilePath(options.dockerfile);
+  // CodeBuild's Docker has the classic image store and one build here makes one image: several platforms would
+  // need the per-platform builds and tags of a local build.
+  if (options.platform?.includes(',')) {
+    throw new InputError(
+      'platform',
+      `CodeBuild builds one platform per build, not ${options.platform}`,
+      'Build each platform as its own build_image call (image_tag per platform), or build several platforms locally.',
+    );
+  }
   // Validates the image reference, build args, labels, target and platform as a local build does.
   const args = dockerBuildArgs({
     contextDir: '.',

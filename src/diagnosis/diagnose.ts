@@ -17,11 +17,11 @@ import {
   dockerfileSyntax,
   platformMismatch,
 } from './rules/docker.js';
+import { execFormatError } from './rules/platform.js';
 import { noMatchingDistribution, pipExternallyManaged, pipHashMismatch, pipResolutionImpossible } from './rules/pip.js';
 import {
   runtimeBitsandbytesCuda,
   runtimeDriverTooOld,
-  runtimeExecFormatError,
   runtimeLibglMissing,
   runtimeNoKernelImage,
   runtimeNumpy2Abi,
@@ -85,6 +85,7 @@ const RULES: ((scope: FailureScope) => Diagnosis[])[] = [
   buildkitRequired,
   baseImageNotFound,
   platformMismatch,
+  execFormatError,
   copyMissingFile,
   noSpaceLeft,
   aptNvidiaRepoKey,
@@ -104,7 +105,6 @@ const RULES: ((scope: FailureScope) => Diagnosis[])[] = [
   aptUnableToLocate,
   networkFailure,
   cudaExtWheelBuildFailed,
-  runtimeExecFormatError,
   runtimeNvidiaToolkitMissing,
   runtimeDriverTooOld,
   runtimeNoKernelImage,

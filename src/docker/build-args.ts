@@ -2,6 +2,7 @@ import path from 'node:path';
 import { InputError } from '../util/errors.js';
 import { cacheArgs } from './cache-args.js';
 import type { BuildKitProgress } from './output/parser-common.js';
+import { parsePlatforms } from './platforms.js';
 
 export type LocalBuilderKind = 'buildkit' | 'legacy';
 
@@ -14,7 +15,7 @@ export interface DockerBuildOptions {
   imageRef: string;
   buildArgs: Record<string, string>;
   target?: string;
-  /** `os/arch[/variant]`, e.g. `linux/amd64`. */
+  /** `os/arch[/variant]`, e.g. `linux/amd64`, or a comma list of them (`linux/amd64,linux/arm64`). */
   platform?: string;
   noCache?: boolean;
   pull?: boolean;
@@ -39,7 +40,6 @@ const IMAGE_REF = new RegExp(`^(?:${DOMAIN}/)?${NAME_COMPONENT}(?:/${NAME_COMPON
 const BUILD_ARG_KEY = /^[A-Za-z_][A-Za-z0-9_]*$/;
 // BuildKit's stage-name rule (case-insensitive, as stage names are matched).
 const STAGE_NAME = /^[a-z][a-z0-9\-_.]*$/i;
-const PLATFORM = /^[a-z0-9_]+\/[a-z0-9_]+(?:\/[a-z0-9_.]+)?$/;
 // eslint-disable-next-line no-control-regex
 const CONTROL_CHARS = /[\u0000-\u001f\u007f]/;
 
@@ -96,13 +96,8 @@ function validateOptions(options: DockerBuildOptions): void {
       'Use the name given after AS in a FROM line of the Dockerfile.',
     );
   }
-  if (options.platform !== undefined && !PLATFORM.test(options.platform)) {
-    throw new InputError(
-      'platform',
-      `"${options.platform}" is not a platform`,
-      'Use os/arch[/variant], e.g. "linux/amd64".',
-    );
-  }
+  // One platform, or a comma list of them (a manifest list, BuildKit with the containerd image store).
+  if (options.platform !== undefined) parsePlatforms(options.platform);
 }
 
 /** The variables that select the builder for `docker build`; the DockerClient passes them (through sudo too). */

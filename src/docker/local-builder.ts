@@ -26,6 +26,8 @@ export interface LocalBuildOptions extends Omit<DockerBuildOptions, 'builder' | 
   timeoutMs?: number;
   /** The Dockerfile's text, for step totals and line mapping; read from `dockerfilePath` when omitted. */
   dockerfileText?: string;
+  /** Append to `logFile` instead of replacing it (the builds of one attempt for several platforms share one log). */
+  appendLog?: boolean;
 }
 
 export interface LocalBuildControl {
@@ -169,7 +171,7 @@ export class LocalDockerBuilder {
 
     await mkdir(path.dirname(path.resolve(options.logFile)), { recursive: true });
     await rm(iidFile, { force: true });
-    const log = createWriteStream(options.logFile, { encoding: 'utf8' });
+    const log = createWriteStream(options.logFile, { encoding: 'utf8', flags: options.appendLog ? 'a' : 'w' });
     // A log that cannot be written (a full or read-only disk) stops the build: it is thrown, errno intact, once
     // docker has exited, so the caller fails this build alone.
     let logError: NodeJS.ErrnoException | undefined;

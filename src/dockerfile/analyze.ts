@@ -4,6 +4,8 @@ import { driverMinFor, parseGpuTarget, type ParsedGpu } from '../compat/index.js
 import { ContextWriteError, writeIntoContext } from '../util/context-write.js';
 import { contextPathSync, isInside, outsideContextError } from '../util/context-path.js';
 import { ExpectedFailure, InputError } from '../util/errors.js';
+import { parsePlatforms } from '../util/platforms.js';
+import { quoted } from '../util/quoted.js';
 import { applyTextEdits, unifiedDiff, type TextEdit } from '../util/text-edits.js';
 import { buildModel, type Model, type Stage } from './model.js';
 import { runRules, type Edit, type RawFinding, type StageState } from './rules/index.js';
@@ -22,6 +24,10 @@ export interface AnalyzeSourcesOptions {
   /** Replaces the base image of the final stage (the seed's --base-image). */
   baseImage?: string;
   fix?: boolean;
+  /** The build's platforms (`os/arch[/variant]`); the platform guard checks base images against them. */
+  platforms?: string[];
+  /** Platforms of base images present locally (`docker image inspect`): reference -> os/arch[/variant]. */
+  localImagePlatforms?: Record<string, string>;
 }
 
 export interface AnalyzeOptions {
@@ -33,6 +39,13 @@ export interface AnalyzeOptions {
   targetGpu?: string;
   baseImage?: string;
   fix?: boolean;
+  /** The build's platforms: one, a comma list, or a list (see AnalyzeSourcesOptions). */
+  platforms?: string | string[];
+  /**
+   * Looks up the platform of base images present locally (docker image inspect); asked only when platforms are
+   * given, for the images the Dockerfile names. Absent: the guard knows only FROM --platform.
+   */
+  inspectImagePlatforms?: (refs: string[]) => Promise<Record<string, string>>;
   /** Write fixed files back (atomically, with a .bak backup). Implies fix. */
   write?: boolean;
   /** With `write`: also write files that have no write permission. */
@@ -92,15 +105,50 @@ function validate(options: AnalyzeSourcesOptions): ParsedGpu | undefined {
   return gpu;
 }
 
+/** The automatic TARGET* build args of one platform, as BuildKit sets them (`linux/arm/v7` -> TARGETVARIANT=v7). */
+function targetArgs(platform: string): Record<string, string> {
+  const [os = '', arch = '', variant = ''] = platform.split('/');
+  return { TARGETPLATFORM: platform, TARGETOS: os, TARGETARCH: arch, TARGETVARIANT: variant };
+}
+
+interface PlatformInput {
+  platforms: string[];
+  localImages: Record<string, string>;
+}
+
+/** Build args for a platform, unless the caller set TARGETPLATFORM (then theirs stand). */
+function argsFor(buildArgs: Record<string, string> | undefined, platform: string | undefined) {
+  if (platform === undefined || buildArgs?.TARGETPLATFORM !== undefined) return buildArgs;
+  return { ...targetArgs(platform), ...buildArgs };
+}
+
 function runOnce(
   dockerfilePath: string,
   dockerfileText: string,
   readContextFile: ((relPath: string) => string | undefined) | undefined,
   buildArgs: Record<string, string> | undefined,
   targetGpu: ParsedGpu | undefined,
+  platformInput: PlatformInput = { platforms: [], localImages: {} },
 ): Pass {
-  const model = buildModel({ dockerfilePath, dockerfileText, readContextFile, buildArgs });
-  const { findings: raw, states } = runRules({ model, targetGpu });
+  const { platforms, localImages } = platformInput;
+  const model = buildModel({
+    dockerfilePath,
+    dockerfileText,
+    readContextFile,
+    buildArgs: argsFor(buildArgs, platforms[0]),
+  });
+  const models = new Map([[platforms[0] ?? model.platform, model]]);
+  // Each further platform sees its own FROM lines (FROM base-${TARGETARCH}); only the stages are read from these.
+  for (const platform of platforms.slice(1)) {
+    models.set(platform, buildModel({ dockerfilePath, dockerfileText, buildArgs: argsFor(buildArgs, platform) }));
+  }
+  const platformFacts = {
+    platforms: platforms.length > 0 ? platforms : [model.platform],
+    explicit: platforms.length > 0,
+    models,
+    localImages,
+  };
+  const { findings: raw, states } = runRules({ model, targetGpu, platformFacts });
   raw.sort(
     (a, b) =>
       SEVERITY_ORDER[a.severity] - SEVERITY_ORDER[b.severity] ||
@@ -285,7 +333,11 @@ export function analyzeSources(options: AnalyzeSourcesOptions): AnalysisResult {
     }
     return value;
   };
-  let pass = runOnce(dockerfilePath, dockerfileText, read, options.buildArgs, gpu);
+  const platformInput: PlatformInput = {
+    platforms: options.platforms ?? [],
+    localImages: options.localImagePlatforms ?? {},
+  };
+  let pass = runOnce(dockerfilePath, dockerfileText, read, options.buildArgs, gpu, platformInput);
   const first = pass;
   const result: AnalysisResult = {
     dockerfile: dockerfilePath,
@@ -352,7 +404,7 @@ export function analyzeSources(options: AnalyzeSourcesOptions): AnalysisResult {
       }
     }
     if (!changed) break;
-    pass = runOnce(dockerfilePath, current.get(dockerfilePath)!, read, options.buildArgs, gpu);
+    pass = runOnce(dockerfilePath, current.get(dockerfilePath)!, read, options.buildArgs, gpu, platformInput);
   }
   const files: NonNullable<AnalysisResult['fixed']>['files'] = [];
   for (const [file, text] of current) {
@@ -371,6 +423,27 @@ export function analyzeSources(options: AnalyzeSourcesOptions): AnalysisResult {
 
 const insideContext = isInside;
 
+/** The external base images the Dockerfile names for any of the platforms (after build args and base_image). */
+function baseImageRefs(
+  dockerfilePath: string,
+  dockerfileText: string,
+  options: Pick<AnalyzeOptions, 'buildArgs' | 'baseImage'>,
+  platforms: string[],
+): string[] {
+  const text = options.baseImage
+    ? overrideBaseImage(dockerfilePath, dockerfileText, options.baseImage.trim()).text
+    : dockerfileText;
+  const refs = new Set<string>();
+  for (const platform of platforms) {
+    const model = buildModel({ dockerfilePath, dockerfileText: text, buildArgs: argsFor(options.buildArgs, platform) });
+    for (const stage of model.stages) {
+      if (!stage.parent && stage.image.text !== '' && !stage.image.text.includes(UNRESOLVED))
+        refs.add(stage.image.text);
+    }
+  }
+  return [...refs].filter((ref) => ref.toLowerCase() !== 'scratch');
+}
+
 /**
  * Analyses `dockerfile` in the build context `context`, reading the requirement files it copies in. Read-only
  * unless `write` is set; then the fixed files are written atomically, each after a backup copy.
@@ -387,7 +460,7 @@ export async function analyzeDockerfile(options: AnalyzeOptions): Promise<Analys
   } catch {
     throw new InputError(
       'context',
-      `${context} is not a directory`,
+      `${quoted(context, 200)} is not a directory`,
       'pass the directory you would give to `docker build`',
     );
   }
@@ -396,7 +469,7 @@ export async function analyzeDockerfile(options: AnalyzeOptions): Promise<Analys
   if (!insideContext(context, dockerfileAbs)) {
     throw new InputError(
       'dockerfile',
-      `${dockerfile} is outside the build context ${context}`,
+      `${quoted(dockerfile, 200)} is outside the build context ${quoted(context, 200)}`,
       'pass the Dockerfile path relative to the context, inside it',
     );
   }
@@ -409,7 +482,7 @@ export async function analyzeDockerfile(options: AnalyzeOptions): Promise<Analys
   } catch {
     throw new InputError(
       'dockerfile',
-      `no Dockerfile at ${dockerfileAbs}`,
+      `no Dockerfile at ${quoted(dockerfileAbs, 200)}`,
       'pass `dockerfile` relative to `context` (default "Dockerfile")',
     );
   }
@@ -427,7 +500,14 @@ export async function analyzeDockerfile(options: AnalyzeOptions): Promise<Analys
     }
   };
   const fix = options.fix === true || options.write === true;
+  const platforms = parsePlatforms(options.platforms);
+  const localImagePlatforms =
+    platforms.length > 0 && options.inspectImagePlatforms
+      ? await options.inspectImagePlatforms(baseImageRefs(dockerfileRel, dockerfileText, options, platforms))
+      : {};
   const result = analyzeSources({
+    platforms,
+    localImagePlatforms,
     dockerfilePath: dockerfileRel,
     dockerfileText,
     readContextFile,

@@ -263,6 +263,11 @@ export class ModelBuilder {
         (candidate) => candidate.name !== null && candidate.name.toLowerCase() === image.text.toLowerCase(),
       ) ?? null;
     const name = from.getBuildStage();
+    // FROM --platform=...: after global ARG substitution ($BUILDPLATFORM, $TARGETPLATFORM or a literal).
+    const platformFlag = from.getPlatformFlag();
+    const platformRange = platformFlag?.getValueRange();
+    const platformRaw = platformRange ? this.fromRange(platformRange) : null;
+    const platform = platformRaw ? this.expand(platformRaw, this.globalArgs).text : null;
     this.stage = {
       index: this.model.stages.length,
       name,
@@ -279,6 +284,10 @@ export class ModelBuilder {
       env: new Map(),
       workdir: parent ? parent.workdir : '/',
       unresolvedArgs,
+      platform:
+        platform === null || platform === '' || platform.includes(UNRESOLVED)
+          ? null
+          : { value: platform, raw: platformRaw!.text },
     };
     // ENV from a parent stage is inherited; ARGs are not.
     this.stageEnv = new Map(parent ? parent.env : []);

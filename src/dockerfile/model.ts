@@ -100,6 +100,8 @@ export interface Stage {
   workdir: string;
   /** Variables the FROM line used that had no value. */
   unresolvedArgs: string[];
+  /** `FROM --platform=...`, after ARG substitution (`raw` as written); null when absent or unresolved. */
+  platform: { value: string; raw: string } | null;
 }
 
 export interface CopyRecord {

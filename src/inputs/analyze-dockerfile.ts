@@ -1,5 +1,7 @@
 import { defineInputs, type InputOf } from './define.js';
-import { bool, text } from './field.js';
+import { MAX_PLATFORMS } from '../util/platforms.js';
+import { bool, text, textOrList } from './field.js';
+import { patterns } from './patterns.js';
 import { sourceFields } from './source-fields.js';
 
 export const analyzeDockerfileInputs = defineInputs('analyze_dockerfile', 'analyze', {
@@ -13,6 +15,17 @@ export const analyzeDockerfileInputs = defineInputs('analyze_dockerfile', 'analy
     cli: { flag: '--target-gpu', value: '<gpu>', help: 'GPU to check kernels for: sm_120, 9.0, H100, B200 ...' },
   }),
   base_image: sourceFields.base_image,
+  platform: textOrList({
+    maxItems: MAX_PLATFORMS,
+    pattern: patterns.platforms,
+    description:
+      'The platform(s) the image will be built for, as build_image takes them ("linux/arm64", "linux/amd64,linux/arm64" or a list): flags a FROM --platform or a local base image (docker image inspect) of another platform.',
+    cli: {
+      flag: '--platform',
+      value: '<platforms>',
+      help: 'platform(s) the image is for: flags base images of another platform (repeatable)',
+    },
+  }),
   fix: bool({
     default: false,
     description: 'Also return fixed file texts and unified diffs (nothing is written).',
@@ -35,6 +48,7 @@ export type AnalyzeDockerfileInput = InputOf<typeof analyzeDockerfileInputs>;
 /** The analyser's options for an analyze_dockerfile input (the tool and `analyze` both call it). */
 export function toAnalyzeOptions(input: AnalyzeDockerfileInput) {
   return {
+    platforms: input.platform,
     context: input.context,
     dockerfile: input.dockerfile,
     buildArgs: input.build_args,

@@ -2,7 +2,8 @@ import path from 'node:path';
 import type { BuildImageParams } from '../build-model/api.js';
 import { DEFAULT_CODEBUILD_PROJECT, DEFAULT_REGION } from '../environment/aws-probe.js';
 import { defineInputs, type InputOf } from './define.js';
-import { bool, int, list, record, text } from './field.js';
+import { MAX_PLATFORMS, parsePlatforms, platformFlag } from '../docker/platforms.js';
+import { bool, int, list, record, text, textOrList } from './field.js';
 import { dockerTargetFields } from './docker-target-fields.js';
 import { sourceFields } from './source-fields.js';
 import { patterns } from './patterns.js';
@@ -111,10 +112,16 @@ export const buildImageInputs = defineInputs('build_image', 'build', {
     description: 'Stage to build (--target).',
     cli: { flag: '--target', value: '<stage>', help: 'stage to build' },
   }),
-  platform: text({
-    min: 1,
-    description: 'Target platform, e.g. linux/amd64 (--platform).',
-    cli: { flag: '--platform', value: '<platform>', help: 'target platform, e.g. linux/amd64' },
+  platform: textOrList({
+    maxItems: MAX_PLATFORMS,
+    pattern: patterns.platforms,
+    description:
+      'Target platform(s) (--platform): "linux/amd64", a comma list "linux/amd64,linux/arm64", or a list of them. Several platforms make one manifest list where the engine has the containerd image store; otherwise one image per platform tagged <tag>-<arch> (e.g. v1-arm64), with image_tag naming the first. Other architectures than the host run under QEMU emulation (slower). Several platforms: local builds only.',
+    cli: {
+      flag: '--platform',
+      value: '<platforms>',
+      help: 'target platform(s), e.g. linux/amd64 or linux/amd64,linux/arm64 (repeatable)',
+    },
   }),
   no_cache: bool({
     default: false,
@@ -235,7 +242,7 @@ export function toBuildImageParams(input: BuildImageInput): BuildImageParams {
     forceCodebuild: input.force_codebuild,
     buildArgs: input.build_args,
     target: input.target,
-    platform: input.platform,
+    platform: platformFlag(parsePlatforms(input.platform)),
     noCache: input.no_cache,
     pull: input.pull,
     labels: input.labels,

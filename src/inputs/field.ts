@@ -172,6 +172,23 @@ export function list<P extends Presence<string[]>>(
   });
 }
 
+/**
+ * One string or a list of them (each non-empty, matching `pattern`), for inputs where docker takes either (e.g.
+ * `platform`: "linux/amd64" or ["linux/amd64", "linux/arm64"]); the CLI takes it as a repeatable flag.
+ */
+export function textOrList<P extends Presence<string | string[]>>(
+  options: Pick<Limits, 'maxItems' | 'pattern'> & Common & P,
+): Field<Wrap<z.ZodUnion<[z.ZodString, z.ZodArray<z.ZodString>]>, P>> {
+  const { maxItems, pattern } = options;
+  return field('list', { maxItems, min: 1, pattern }, options, (error) => {
+    let entry = z.string({ error }).min(1);
+    if (pattern) entry = entry.regex(pattern.regex);
+    let many = z.array(entry, { error });
+    if (maxItems !== undefined) many = many.max(maxItems);
+    return presence(z.union([entry, many], { error }), options) as never;
+  });
+}
+
 /** String keys to string values; the CLI takes it as a repeatable KEY=VALUE flag. */
 export function record<P extends Presence<Record<string, string>>>(
   options: Common & P,

@@ -27,6 +27,11 @@ export const patterns = {
     looksLike:
       'an image reference name[:tag][@sha256:digest] with no spaces, e.g. "pytorch/pytorch:2.7.1-cuda12.6-cudnn9-runtime"',
   },
+  platforms: {
+    // os/arch[/variant], or docker's comma list of them.
+    regex: /^[a-z0-9_]+\/[a-z0-9_]+(?:\/[a-z0-9_.]+)?(?:,[a-z0-9_]+\/[a-z0-9_]+(?:\/[a-z0-9_.]+)?)*$/,
+    looksLike: 'os/arch[/variant], or a comma list of them, e.g. "linux/amd64" or "linux/amd64,linux/arm64"',
+  },
   stageName: {
     // BuildKit's rule, spelt out in both cases: JSON Schema patterns carry no flags.
     regex: /^[A-Za-z][A-Za-z0-9_.-]*$/,

@@ -50,6 +50,8 @@ export interface SmokeRunOptions {
   /** Limit for each container; default 180. */
   timeoutSeconds?: number;
   pytorch?: SmokeMode;
+  /** Run the containers as this platform (`docker run --platform`): one platform of a multi-platform build. */
+  platform?: string;
 }
 
 export interface SmokeRunHooks {
@@ -78,6 +80,7 @@ interface RunState {
   runId: string;
   image: string;
   timeoutMs: number;
+  platform?: string;
   signal?: AbortSignal;
   onCheck?: (check: SmokeCheck) => void;
   checks: SmokeCheck[];
@@ -89,6 +92,9 @@ interface RunState {
 }
 
 const ID_PATTERN = /^[A-Za-z0-9][A-Za-z0-9_.-]{0,40}$/;
+/** What runc (any version) and shells print when the kernel refuses a binary for another architecture. */
+const EXEC_FORMAT_ERROR = /exec format error/i;
+const IMAGE_PLATFORM_FORMAT = '{{.Os}}/{{.Architecture}}{{if .Variant}}/{{.Variant}}{{end}}';
 
 /** Removes a container by name; a container that is already gone is success. Returns an error text on failure. */
 async function forceRemove(docker: DockerClient, name: string, timeoutMs: number): Promise<string | undefined> {
@@ -222,13 +228,14 @@ export class SmokeTester {
       runId,
       image: options.image,
       timeoutMs: Math.round((options.timeoutSeconds ?? DEFAULT_SMOKE_TIMEOUT_SECONDS) * 1000),
+      ...(options.platform ? { platform: options.platform } : {}),
       signal,
       onCheck: hooks.onCheck,
       checks: [],
       names: [],
       notes: [],
       stopped: false,
-      result: { image: options.image, gpu_runtime: false },
+      result: { image: options.image, gpu_runtime: false, ...(options.platform ? { platform: options.platform } : {}) },
     };
     const pytorch = options.pytorch ?? 'auto';
     const commands = options.commands ?? [];
@@ -390,6 +397,7 @@ export class SmokeTester {
       // The built-in checks need no network; the caller's commands may.
       ...(run.network === 'none' ? ['--network', 'none'] : []),
       ...gpu.args,
+      ...(state.platform ? ['--platform', state.platform] : []),
       // Always set, so an image whose ENTRYPOINT starts a training job or server does not run it.
       '--entrypoint',
       entrypoint,
@@ -512,10 +520,31 @@ export class SmokeTester {
     }
     let detail: string;
     if (run.stoppedBy) detail = stoppedText(run, state.timeoutMs, name);
+    else if (EXEC_FORMAT_ERROR.test(text)) detail = await this.platformMismatchDetail(state, text);
     else if (result.exitCode === 125) detail = dockerErrorDetail(text);
     else detail = `\`sh -c\` in the image ended with ${exitText(result.exitCode)}: ${firstErrorLine(text)}`;
     this.add(state, this.check('container-starts', 'failed', startedAt, text, detail));
     return false;
+  }
+
+  /**
+   * The container could not execute its first program: a binary for another CPU architecture than the host runs,
+   * with no emulator registered. Says which platform the image is (docker image inspect) and what to do.
+   */
+  private async platformMismatchDetail(state: RunState, text: string): Promise<string> {
+    const inspect = await this.docker.run(['image', 'inspect', '--format', IMAGE_PLATFORM_FORMAT, state.image], {
+      timeoutMs: this.controlTimeoutMs,
+      signal: state.signal,
+    });
+    const platform = inspect.exitCode === 0 ? inspect.stdout.trim() : '';
+    const program = /exec (\S+): exec format error/.exec(text)?.[1] ?? 'sh';
+    const image = platform ? `the image is ${platform} (docker image inspect)` : 'the image is for another platform';
+    return (
+      `Platform mismatch: ${image}${state.platform ? `, run as ${state.platform}` : ''}, and this Docker host cannot ` +
+      `execute its ${program} (exec format error): it is a program for another CPU architecture and no emulator ` +
+      'for it is registered. Build the image for the host platform, or register QEMU (qemu-user-static ' +
+      'binfmt-support) to run it here.'
+    );
   }
 
   private async runProbe(state: RunState, pytorch: SmokeMode, gpu: GpuPlan, python: string): Promise<void> {

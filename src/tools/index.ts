@@ -13,7 +13,7 @@ import type { AnyToolDefinition } from './tool.js';
 export function createTools(deps: ServerDeps): AnyToolDefinition[] {
   return [
     detectEnvironmentTool(environmentDeps(deps)),
-    analyzeDockerfileTool(),
+    analyzeDockerfileTool(deps.builds),
     buildImageTool({
       builds: deps.builds,
       softDeadlineSeconds: deps.config.softDeadlineSeconds,

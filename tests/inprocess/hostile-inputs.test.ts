@@ -21,6 +21,8 @@ interface PropertySchema {
   maxItems?: number;
   items?: PropertySchema;
   additionalProperties?: PropertySchema | boolean;
+  /** A field that takes one of several shapes (e.g. platform: a string or a list of strings). */
+  anyOf?: PropertySchema[];
 }
 
 interface ToolShape {
@@ -47,6 +49,16 @@ const HOSTILE_TEXT: string[] = [
 
 /** Values that break a property whatever else holds: the wrong type, or outside its stated limits. */
 function badValues(schema: PropertySchema): fc.Arbitrary<unknown> {
+  // A value is bad for a union when it is bad for every branch: the wrong type for all, or a string that breaks the
+  // string branch (an array branch never takes a string).
+  if (schema.anyOf) {
+    const fitsNone = (value: unknown) => schema.anyOf!.every((branch) => !fitsType(branch, value));
+    const options: fc.Arbitrary<unknown>[] = [fc.constantFrom<unknown>(...[42, 1.5, true, null, {}].filter(fitsNone))];
+    for (const branch of schema.anyOf) {
+      if (branch.type === 'string') options.push(badValues(branch).filter((value) => typeof value === 'string'));
+    }
+    return fc.oneof(...options);
+  }
   const wrongType = fc.constantFrom<unknown>(
     ...[42, 1.5, true, null, [], {}, 'text'].filter((value) => !fitsType(schema, value)),
   );

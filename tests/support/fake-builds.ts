@@ -292,6 +292,14 @@ export class FakeBuilds implements BuildsApi {
     };
   }
 
+  /** Platforms of local images, as a test sets them. */
+  localPlatforms: Record<string, string> = {};
+  async imagePlatforms(refs: string[]): Promise<Record<string, string>> {
+    return Object.fromEntries(
+      refs.flatMap((ref) => (this.localPlatforms[ref] ? [[ref, this.localPlatforms[ref]]] : [])),
+    );
+  }
+
   async smokeTest(input: SmokeTestInput & { useSudo: boolean }, _signal: AbortSignal): Promise<SmokeResult> {
     this.smokeCalls.push(input);
     return smokeResult(input.image, this.smokePasses);

@@ -230,23 +230,3 @@ export function runtimeBitsandbytesCuda(scope: FailureScope): Diagnosis[] {
     },
   ];
 }
-
-export function runtimeExecFormatError(scope: FailureScope): Diagnosis[] {
-  const hit = firstMatch(
-    scope,
-    [/exec (\S+): exec format error/, /exec user process caused:? "?exec format error/],
-    'all',
-  );
-  if (!hit) return [];
-  return [
-    {
-      kind: 'runtime-exec-format-error',
-      summary: `The container's ${hit.match[1] ?? 'entrypoint'} is a binary for another CPU architecture than this host (exec format error).`,
-      excerpt: around(hit.lines, hit.index),
-      fixable: false,
-      fix: { action: 'manual', change: 'build or pull the image for the host platform' },
-      nextStep:
-        'Build the image for the platform it runs on (docker build --platform linux/amd64 or linux/arm64), or install QEMU binfmt emulation; a script entrypoint also gives this error without a #! line.',
-    },
-  ];
-}

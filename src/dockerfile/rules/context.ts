@@ -10,6 +10,7 @@ export function createRun(context: RuleContext): RuleRun {
   return {
     model: context.model,
     targetGpu: context.targetGpu,
+    ...(context.platformFacts ? { platformFacts: context.platformFacts } : {}),
     dockerfile: context.model.dockerfilePath,
     states: new Map(),
     findings,

@@ -7,6 +7,7 @@ import { gpuArchRule } from './gpu-arch.js';
 import { indexUrlRule } from './index-url.js';
 import { mixedVariantsRule } from './mixed-variants.js';
 import { pipCacheRule } from './pip-cache.js';
+import { platformRule } from './platform.js';
 import { pythonMissingRule } from './python-missing.js';
 import { pythonSupportRule } from './python-support.js';
 import { requirementsMissingRule } from './requirements-missing.js';
@@ -19,6 +20,7 @@ export type {
   DockerfileRule,
   Edit,
   PkgState,
+  PlatformFacts,
   RawFinding,
   RuleContext,
   RuleOutput,
@@ -32,6 +34,7 @@ export type {
  */
 export const RULES: readonly DockerfileRule[] = [
   baseTagsRule,
+  platformRule,
   pythonMissingRule,
   pipCacheRule,
   indexUrlRule,

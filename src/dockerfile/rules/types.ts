@@ -46,9 +46,24 @@ export interface StageState {
   pythonProvided: boolean;
 }
 
+/**
+ * What the platform guard knows: the build's platforms (asked, or the default), the stages as each platform sees
+ * them (`FROM img-${TARGETARCH}` names another image per platform), and the platform of local base images.
+ */
+export interface PlatformFacts {
+  /** The build's platforms, in order; `explicit` when the caller named them (else the default, linux/amd64). */
+  platforms: string[];
+  explicit: boolean;
+  /** The model built with each platform's TARGETPLATFORM/TARGETARCH/... (the first is the main model). */
+  models: Map<string, Model>;
+  /** `docker image inspect` of base images present locally: reference -> os/arch[/variant]. */
+  localImages: Readonly<Record<string, string>>;
+}
+
 export interface RuleContext {
   model: Model;
   targetGpu?: ParsedGpu;
+  platformFacts?: PlatformFacts;
 }
 
 export interface RuleOutput {
@@ -60,6 +75,7 @@ export interface RuleOutput {
 export interface RuleRun {
   readonly model: Model;
   readonly targetGpu?: ParsedGpu;
+  readonly platformFacts?: PlatformFacts;
   /** Path of the Dockerfile, as findings name it. */
   readonly dockerfile: string;
   /** Each stage's simulated state; complete once the stages are simulated. */

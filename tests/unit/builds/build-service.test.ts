@@ -109,9 +109,17 @@ class FakePorts implements BuildPorts {
     return this.fixable ? { error, retry: { fixes: [fix(attempt)], prepared: fixedSources(attempt) } } : { error };
   }
 
-  async smokeTest(_request: BuildRequest, imageRef: string, _signal: AbortSignal): Promise<SmokeResult> {
-    this.calls.push(`smokeTest ${imageRef}`);
-    return this.smoke;
+  /** Per-platform smoke results, for builds of several platforms (default: `smoke`). */
+  smokeByPlatform: Record<string, SmokeResult> = {};
+
+  async smokeTest(
+    _request: BuildRequest,
+    imageRef: string,
+    _signal: AbortSignal,
+    platform?: string,
+  ): Promise<SmokeResult> {
+    this.calls.push(`smokeTest ${imageRef}${platform ? ` as ${platform}` : ''}`);
+    return (platform && this.smokeByPlatform[platform]) || this.smoke;
   }
 
   async imageInfo(_imageRef: string) {
@@ -267,6 +275,43 @@ describe('BuildService attempt loop', () => {
     expect(record.smoke?.passed).toBe(false);
     // The image this attempt built, by id: another build may have moved the tag by now.
     expect(ports.calls.at(-1)).toBe('smokeTest sha256:built');
+  });
+
+  it('smoke-tests each platform of a per-platform build as its platform, and fails when one fails', async () => {
+    const perPlatform: Attempt = async () => ({
+      success: true,
+      imageId: 'sha256:amd',
+      platformBuild: {
+        mode: 'per-platform',
+        reason: 'the classic image store holds one platform per tag',
+        images: [
+          { platform: 'linux/amd64', imageRef: 'demo:latest-amd64', imageId: 'sha256:amd' },
+          { platform: 'linux/arm64', imageRef: 'demo:latest-arm64', imageId: 'sha256:arm' },
+        ],
+      },
+    });
+    const ports = new FakePorts([perPlatform]);
+    ports.smokeByPlatform = { 'linux/arm64': smokeResult('sha256:arm', false) };
+    const record = await run(ports, { smokeTest: true, maxAttempts: 1 });
+    expect(ports.calls.filter((call) => call.startsWith('smokeTest'))).toEqual([
+      'smokeTest sha256:amd as linux/amd64',
+      'smokeTest sha256:arm as linux/arm64',
+    ]);
+    expect(record.platform_build?.images).toEqual([
+      { platform: 'linux/amd64', image_ref: 'demo:latest-amd64', image_id: 'sha256:amd', smoke_passed: true },
+      {
+        platform: 'linux/arm64',
+        image_ref: 'demo:latest-arm64',
+        image_id: 'sha256:arm',
+        smoke_passed: false,
+        smoke_failed_checks: ['torch-import'],
+      },
+    ]);
+    expect(record.status).toBe('failed');
+    expect(record.smoke?.passed).toBe(false);
+    expect(record.smoke?.notes.at(-1)).toBe(
+      'smoke test per platform: linux/amd64: passed; linux/arm64: failed (torch-import)',
+    );
   });
 
   it('succeeds with the smoke result when the smoke test passes', async () => {

@@ -146,6 +146,21 @@ describe('docker build arguments', () => {
     expect(codebuildDockerArgs(options, 'legacy')).toContain('--force-rm');
   });
 
+  it('refuses several platforms: a CodeBuild build makes one image', () => {
+    const options = {
+      dockerfile: 'Dockerfile',
+      imageRef: 'app:v1',
+      buildArgs: {},
+      labels: {},
+      noCache: false,
+      smokeCommands: [],
+    };
+    expect(() => codebuildDockerArgs({ ...options, platform: 'linux/amd64,linux/arm64' })).toThrow(
+      /CodeBuild builds one platform per build/,
+    );
+    expect(codebuildDockerArgs({ ...options, platform: 'linux/arm64' })).toContain('linux/arm64');
+  });
+
   it('validates values as a local build does', () => {
     expect(() => codebuildDockerArgs(base({ imageRef: 'Not A Ref' }))).toThrow(InputError);
     expect(() => codebuildDockerArgs(base({ buildArgs: { 'BAD KEY': 'x' } }))).toThrow(InputError);

@@ -63,6 +63,8 @@ const EXPECTED: Record<string, Expected> = {
   'platform-mismatch-1': { names: ['linux/amd64', 'linux/arm64/v8'] },
   'platform-mismatch-2': { names: ['linux/amd64', 'linux/arm64/v8'] },
   'platform-mismatch-3': { names: ['linux/amd64', 'linux/arm64/v8'] },
+  // docker run --platform linux/arm64 on an amd64 host without QEMU: exec format error is a platform mismatch.
+  'platform-mismatch-4': { names: ['/usr/local/bin/python3', 'exec format error', 'linux/arm64'] },
   'buildkit-required-1': { names: ['--mount'], fixAction: 'use-builder' },
   'buildkit-required-2': { names: ['--mount'], fixAction: 'use-builder' },
   'buildkit-required-3': { names: ['--mount'], fixAction: 'use-builder' },
@@ -83,7 +85,6 @@ const EXPECTED: Record<string, Expected> = {
   'runtime-numpy2-abi-2': { names: ['NumPy 2.0.2'] },
   'runtime-bitsandbytes-cuda-1': { names: ['bitsandbytes', 'CUDA_VERSION=118'] },
   'runtime-bitsandbytes-cuda-2': { names: ['bitsandbytes', 'CUDA_VERSION=117'] },
-  'runtime-exec-format-error-1': { names: ['/usr/local/bin/python3', 'exec format error'] },
 };
 
 const fixtures = readdirSync(DIR)

@@ -181,6 +181,21 @@ describe('push and caches against where the build runs', () => {
     expect(recording.calls).toEqual([]);
   });
 
+  it('refuses several platforms for CodeBuild (one image per build there), and lets one through', async () => {
+    const recording = runner();
+    const several = await targetProblem(
+      request({ platform: 'linux/amd64,linux/arm64' }),
+      codebuild,
+      clientOf(recording),
+    );
+    expect(several).toMatchObject({ refused: true, mode: 'codebuild' });
+    expect(several?.message).toContain('several platforms run with local Docker only');
+    expect(await targetProblem(request({ platform: 'linux/arm64' }), codebuild, clientOf(recording))).toBeUndefined();
+    expect(
+      await targetProblem(request({ platform: 'linux/amd64,linux/arm64' }), local('buildkit'), clientOf(recording)),
+    ).toBeUndefined();
+  });
+
   it('asks the builder only for exports other than inline, and refuses what its driver cannot export', async () => {
     const recording = runner();
     const fromOnly = request({ cacheFrom: ['type=registry,ref=r/x:c'], cacheTo: ['type=inline'] });

@@ -359,6 +359,24 @@ describe('SmokeTester results', () => {
     expect(result.passed).toBe(false);
   });
 
+  it('explains exec format error as a platform mismatch, naming the image platform, and runs as the asked platform', async () => {
+    const base = dockerScript({ start: { exitCode: 1, stderr: 'exec /usr/bin/sh: exec format error' } });
+    const { fake, smoke } = tester((call) =>
+      call.args.includes('{{.Os}}/{{.Architecture}}{{if .Variant}}/{{.Variant}}{{end}}')
+        ? { stdout: 'linux/arm64\n' }
+        : base(call),
+    );
+    const result = await smoke.run({ image: 'app:v1-arm64', platform: 'linux/arm64' });
+    expect(fake.runCalls()[0]).toEqual(expect.arrayContaining(['--platform', 'linux/arm64']));
+    expect(result.platform).toBe('linux/arm64');
+    expect(byName(result)['container-starts']).toMatchObject({
+      status: 'failed',
+      detail: expect.stringMatching(
+        /^Platform mismatch: the image is linux\/arm64 \(docker image inspect\), run as linux\/arm64, .*cannot execute its \/usr\/bin\/sh \(exec format error\).*register QEMU/,
+      ),
+    });
+  });
+
   it('says so when the docker CLI is missing', async () => {
     const { smoke } = tester(() => ({ exitCode: undefined, notFound: true }));
     const result = await smoke.run({ image: IMAGE });
