@@ -2,6 +2,7 @@ import { MAX_PLATFORMS, parsePlatforms } from '../util/platforms.js';
 
 export { MAX_PLATFORMS, parsePlatforms };
 import type { CommandResult } from '../util/command-runner.js';
+import { containerdImageStoreOf } from './image-store.js';
 
 /** The normalised `--platform` value: the platforms joined with commas; undefined when there are none. */
 export function platformFlag(platforms: readonly string[]): string | undefined {
@@ -61,11 +62,7 @@ export function imageStoreFromInfo(result: Pick<CommandResult, 'exitCode' | 'std
   } catch {
     return { kind: 'unknown', problem: `unexpected docker info output: ${result.stdout.slice(0, 100)}` };
   }
-  const pairs = Array.isArray(status) ? (status as unknown[]) : [];
-  const snapshotter = pairs.some(
-    (pair) =>
-      Array.isArray(pair) && pair[0] === 'driver-type' && String(pair[1]).startsWith('io.containerd.snapshotter'),
-  );
+  const snapshotter = containerdImageStoreOf(status) === true;
   return { kind: snapshotter || driver === 'overlayfs' ? 'containerd' : 'classic', driver };
 }
 
