@@ -4,6 +4,7 @@ import { DEFAULT_CODEBUILD_PROJECT, DEFAULT_REGION } from '../environment/aws-pr
 import { defineInputs, type InputOf } from './define.js';
 import { bool, int, list, record, text } from './field.js';
 import { sourceFields } from './source-fields.js';
+import { secretFields } from './secret-fields.js';
 import { patterns } from './patterns.js';
 
 /** Turns a folder name into a valid image name: lowercase, only [a-z0-9._-], starting with a letter or digit. */
@@ -195,6 +196,8 @@ export const buildImageInputs = defineInputs('build_image', 'build', {
       'Build cache exports, docker syntax: "type=inline" (cache in the image; pair with push), "type=registry,ref=HOST/NAME:CACHETAG" or "type=local,dest=DIR". BuildKit only; the default "docker" buildx driver exports only type=inline (refused otherwise, with the fix).',
     cli: { flag: '--cache-to', value: '<spec>', help: 'build cache export, e.g. type=inline (repeatable)' },
   }),
+  secrets: secretFields.secrets,
+  ssh: secretFields.ssh,
   tail_lines: int({
     min: 0,
     max: 500,
@@ -239,5 +242,7 @@ export function toBuildImageParams(input: BuildImageInput): BuildImageParams {
     push: input.push,
     cacheFrom: input.cache_from,
     cacheTo: input.cache_to,
+    secrets: input.secrets,
+    ssh: input.ssh,
   };
 }

@@ -21,6 +21,7 @@ interface PropertySchema {
   maxItems?: number;
   items?: PropertySchema;
   additionalProperties?: PropertySchema | boolean;
+  anyOf?: PropertySchema[];
 }
 
 interface ToolShape {
@@ -47,6 +48,8 @@ const HOSTILE_TEXT: string[] = [
 
 /** Values that break a property whatever else holds: the wrong type, or outside its stated limits. */
 function badValues(schema: PropertySchema): fc.Arbitrary<unknown> {
+  // A union of strict objects (a secrets entry): anything not an object, or an object of unknown keys, breaks it.
+  if (!schema.type && schema.anyOf?.every((option) => option.type === 'object')) return badValues({ type: 'object' });
   const wrongType = fc.constantFrom<unknown>(
     ...[42, 1.5, true, null, [], {}, 'text'].filter((value) => !fitsType(schema, value)),
   );
