@@ -26,7 +26,13 @@ import type { BuildEvent } from '../build-model/events.js';
 import type { BuildProgressState } from '../build-model/api.js';
 import { prepareSources } from './fixes.js';
 import { checkPushInput, targetProblem } from './push-cache-checks.js';
-import { jobRequest, localSecrets, resolveSecretInputs, secretTargetProblem } from './secret-checks.js';
+import {
+  jobRequest,
+  localSecrets,
+  resolveSecretInputs,
+  secretBuildArgWarnings,
+  secretTargetProblem,
+} from './secret-checks.js';
 import { cacheSpecText, parseCacheSpec } from '../docker/cache-args.js';
 import { dockerBuildArgs, validateImageRef } from '../docker/build-args.js';
 import { DockerClient, dockerInvocationFor } from '../docker/client.js';
@@ -306,7 +312,11 @@ export class Builds implements BuildsApi {
     const record = newBuildRecord({
       buildId,
       request,
-      target: { mode: target.spec.mode, region: target.region, warnings: target.warnings },
+      target: {
+        mode: target.spec.mode,
+        region: target.region,
+        warnings: [...target.warnings, ...secretBuildArgWarnings(request)],
+      },
       logFile,
       owner: currentProcessIdentity(),
       createdAt: new Date().toISOString(),

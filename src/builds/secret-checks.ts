@@ -6,6 +6,7 @@ import type { BuildRefusal, BuildSecretInput } from '../build-model/api.js';
 import type { BuildRequest } from '../build-model/attempt.js';
 import { validateSecretInputs, type BuildSecret } from '../docker/build-args.js';
 import { InputError } from '../util/errors.js';
+import { looksLikeSecretName } from '../util/secret-names.js';
 import type { TargetSpec } from './job.js';
 
 /** The worker's variable that carries the build args' values (JSON); the worker removes it from its environment. */
@@ -139,6 +140,15 @@ export function secretTargetProblem(request: BuildRequest, target: TargetSpec): 
     };
   }
   return undefined;
+}
+
+/** For the reply: build args whose name says they hold a secret, whose value docker keeps in the image history. */
+export function secretBuildArgWarnings(request: Pick<BuildRequest, 'buildArgs'>): string[] {
+  const names = Object.keys(request.buildArgs).filter((name) => looksLikeSecretName(name));
+  if (names.length === 0) return [];
+  return [
+    `build arg ${names.join(', ')} looks like a secret: docker keeps a build arg's value in the image history of every RUN step that sees it (docker history). Pass it as a secret instead: secrets [{"id": "${names[0]!.toLowerCase()}", "env": "${names[0]}"}] and RUN --mount=type=secret,id=${names[0]!.toLowerCase()}.`,
+  ];
 }
 
 /** The job's copy of a request: the build args' names only (their values go to the worker's environment). */
