@@ -14,5 +14,6 @@ export const CATEGORIES = [
   'python-missing',
   'requirements-file-missing',
   'index-url-invalid',
+  'secret-in-arg-or-env',
 ] as const;
 export type Category = (typeof CATEGORIES)[number];

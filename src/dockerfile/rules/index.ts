@@ -10,6 +10,7 @@ import { pipCacheRule } from './pip-cache.js';
 import { pythonMissingRule } from './python-missing.js';
 import { pythonSupportRule } from './python-support.js';
 import { requirementsMissingRule } from './requirements-missing.js';
+import { secretArgsRule } from './secret-args.js';
 import { simulateStages } from './simulate.js';
 import { torchReplacedRule } from './torch-replaced.js';
 import type { DockerfileRule, RuleContext, RuleOutput } from './types.js';
@@ -43,6 +44,7 @@ export const RULES: readonly DockerfileRule[] = [
   baseCudaRule,
   gpuArchRule,
   requirementsMissingRule,
+  secretArgsRule,
 ];
 
 /** Runs every rule over the model: model checks, the stage simulation with its install checks, final checks. */
