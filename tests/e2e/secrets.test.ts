@@ -5,7 +5,7 @@
 // file under the state directory (records, job files, event and build logs), and for the secrets also the image's
 // history and every byte of `docker save`.
 import { createHash, randomBytes } from 'node:crypto';
-import { execFileSync, spawnSync } from 'node:child_process';
+import { execFileSync, spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { chmod, readdir, readFile, writeFile } from 'node:fs/promises';
 import path from 'node:path';
@@ -62,8 +62,14 @@ describe.each(engines())('build secrets stay secret ($title)', (engine) => {
   let argvLog: string;
   let secretFile: string;
   let wrapper: string;
+  let agent: ChildProcess | undefined;
+  let agentSocket: string;
 
   beforeAll(async () => {
+    // An SSH agent of this test's own (foreground, so it ends with the test), for the ssh forward.
+    agentSocket = path.join(await tempDir('secrets-agent'), 'agent.sock');
+    agent = spawn('ssh-agent', ['-D', '-a', agentSocket], { stdio: 'ignore' });
+    for (let i = 0; i < 50 && !existsSync(agentSocket); i++) await new Promise((resolve) => setTimeout(resolve, 100));
     const bin = await tempDir('secrets-bin');
     argvLog = path.join(bin, 'argv.log');
     wrapper = path.join(bin, 'docker');
@@ -77,10 +83,12 @@ describe.each(engines())('build secrets stay secret ($title)', (engine) => {
       DIB_STATE_DIR: stateDir,
       DIB_DOCKER: wrapper,
       DIB_E2E_HF_TOKEN: envSecret,
+      SSH_AUTH_SOCK: agentSocket,
     });
   });
   afterAll(async () => {
     await server?.close();
+    agent?.kill('SIGTERM');
     removeImagesFrom(engine.env, `${image}:latest`);
   });
 
@@ -155,6 +163,30 @@ describe.each(engines())('build secrets stay secret ($title)', (engine) => {
     expect(saved.stdout.includes(sha256(envSecret))).toBe(true);
     expect([envSecret, fileSecret].filter((value) => saved.stdout.includes(value))).toEqual([]);
     expect(data.record.warnings?.join('\n')).toMatch(/HF_TOKEN.*secret/);
+  });
+
+  it('ssh "default" forwards the SSH agent of the server\'s environment into a RUN --mount=type=ssh step', async () => {
+    const result = await server.client.callTool(
+      {
+        name: 'build_image',
+        arguments: {
+          context: await makeContext({
+            Dockerfile: `FROM ${TEST_BASE_IMAGE}\nRUN --mount=type=ssh test -S "$SSH_AUTH_SOCK" && echo forwarded > /ssh.ok\n`,
+          }),
+          image_name: `${image}-ssh`,
+          force_local: true,
+          no_cache: true,
+          ssh: ['default'],
+          smoke_commands: ['test -f /ssh.ok'],
+        },
+      },
+      undefined,
+      { timeout: 600_000, resetTimeoutOnProgress: true },
+    );
+    removeImagesFrom(engine.env, `${image}-ssh:latest`);
+    expect(result.isError, JSON.stringify(result).slice(0, 3000)).toBeFalsy();
+    expect(result.structuredContent).toMatchObject({ success: true, status: 'succeeded' });
+    expect(await readFile(argvLog, 'utf8')).toMatch(/ --ssh default /);
   });
 
   it('refuses an env secret whose variable is not set, naming the field, before anything builds', async () => {
