@@ -28,7 +28,17 @@ export interface BuildOptions {
   /** Build cache imports and exports, docker syntax (`type=registry,ref=...`, `type=inline`, `type=local,...`). */
   cacheFrom?: string[];
   cacheTo?: string[];
+  /** Build secrets by where their value is (a variable name, a file, an AWS reference), never the value itself. */
+  secrets?: BuildSecretInput[];
+  /** `--ssh` forwards: `default` or `id[=path,...]`. */
+  ssh?: string[];
 }
+
+export type BuildSecretInput =
+  | { id: string; env: string }
+  | { id: string; src: string }
+  | { id: string; aws_secret: string }
+  | { id: string; aws_parameter: string };
 
 /** A build_image call (MCP or CLI): the options plus sources as given and where to build. */
 export interface BuildImageParams extends BuildOptions {

@@ -33,6 +33,13 @@ import type { BuildEvent } from '../build-model/events.js';
 import type { BuildProgressState } from '../build-model/api.js';
 import { prepareSources } from './fixes.js';
 import { checkPushInput, targetProblem } from './push-cache-checks.js';
+import {
+  jobRequest,
+  localSecrets,
+  resolveSecretInputs,
+  secretBuildArgWarnings,
+  secretTargetProblem,
+} from './secret-checks.js';
 import { cacheSpecText, parseCacheSpec } from '../docker/cache-args.js';
 import { dockerBuildArgs, validateImageRef } from '../docker/build-args.js';
 import { localImagePlatforms } from '../docker/platforms.js';
@@ -294,7 +301,13 @@ export class Builds implements BuildsApi {
       request.cacheFrom = request.cacheFrom?.map((spec) => cacheSpecText(parseCacheSpec(spec, 'from')));
       request.cacheTo = request.cacheTo?.map((spec) => cacheSpecText(parseCacheSpec(spec, 'to')));
       // Validates every build option before anything starts, so bad input fails the call, not the build.
-      dockerBuildArgs({ ...request, dockerfilePath: dockerfile, builder: 'legacy' });
+      await resolveSecretInputs(request, this.deps.env);
+      dockerBuildArgs({
+        ...request,
+        secrets: localSecrets(request.secrets),
+        dockerfilePath: dockerfile,
+        builder: 'legacy',
+      });
     } catch (error) {
       throw error instanceof InputError ? toToolField(error) : error;
     }
@@ -311,7 +324,7 @@ export class Builds implements BuildsApi {
     const request = await this.requestFor(params);
     const target = await this.chooseTarget(params);
     if ('refused' in target) return target;
-    const problem = await this.targetProblem(request, target);
+    const problem = secretTargetProblem(request, target.spec) ?? (await this.targetProblem(request, target));
     if (problem) return problem;
     if (target.charges && options.confirmCharges && !params.confirmCharges) {
       if (!(await options.confirmCharges(target.charges))) return chargesDeclined(target.charges);
@@ -334,15 +347,21 @@ export class Builds implements BuildsApi {
     const record = newBuildRecord({
       buildId,
       request,
-      target: { mode: target.spec.mode, region: target.region, warnings: target.warnings },
+      target: {
+        mode: target.spec.mode,
+        region: target.region,
+        warnings: [...target.warnings, ...secretBuildArgWarnings(request)],
+      },
       logFile,
       owner: currentProcessIdentity(),
       createdAt: new Date().toISOString(),
     });
-    await this.store.saveJob({ version: 1, buildId, request, target: target.spec });
+    // No build-arg value is written to disk: the worker gets them through its environment.
+    const job = jobRequest(request);
+    await this.store.saveJob({ version: 1, buildId, request: job.request, target: target.spec });
     await this.store.save(record);
     try {
-      await this.deps.launcher.launch(buildId);
+      await this.deps.launcher.launch(buildId, job.workerEnv);
     } catch (error) {
       const failed: BuildRecord = {
         ...record,
@@ -377,7 +396,7 @@ export class Builds implements BuildsApi {
     const request = await this.requestFor(params);
     const target = await this.chooseTarget(params);
     if ('refused' in target) return target;
-    const problem = await this.targetProblem(request, target);
+    const problem = secretTargetProblem(request, target.spec) ?? (await this.targetProblem(request, target));
     if (problem) return problem;
     if (target.spec.mode === 'local') return { mode: 'local', record: await this.launch(request, target) };
     const { workDir } = await this.store.prepare(BuildRecordStore.newId('codebuild'));

@@ -11,6 +11,7 @@ import { codebuildPorts } from './codebuild-ports.js';
 import { localPushPort } from './push-port.js';
 import { planAfterFailure, planAfterSmokeFailure, prepareSources, writeFixesToContext } from './fixes.js';
 import type { TargetSpec } from './job.js';
+import { localSecrets } from './secret-checks.js';
 
 export interface TargetPortsDeps {
   config: Config;
@@ -38,7 +39,7 @@ export function dockerClientOf(
 
 function localPorts(buildId: string, invocation: DockerInvocation, deps: TargetPortsDeps): BuildPorts {
   const docker = dockerClientOf(invocation, deps.runner, deps.spawner);
-  const builder = new LocalDockerBuilder({ docker });
+  const builder = new LocalDockerBuilder({ docker, env: deps.env });
   const smokeTester = new SmokeTester({ docker, idGenerator: () => smokeRunIdFor(buildId) });
   return {
     prepare: (request, workDir) => prepareSources(request, workDir),
@@ -57,6 +58,8 @@ function localPorts(buildId: string, invocation: DockerInvocation, deps: TargetP
           labels: request.labels,
           cacheFrom: request.cacheFrom,
           cacheTo: request.cacheTo,
+          secrets: localSecrets(request.secrets),
+          ssh: request.ssh,
           logFile: input.logFile,
           timeoutMs: request.timeoutSeconds * 1000,
         },

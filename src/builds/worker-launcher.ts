@@ -5,7 +5,8 @@ import { WORKER_COMMAND } from './worker.js';
 
 /** Starts the process that runs a build; the caller only reads the build's record and event log afterwards. */
 export interface WorkerLauncher {
-  launch(buildId: string): Promise<{ pid: number }>;
+  /** `env`: variables for this worker only (values that must not be written to disk, e.g. build-arg values). */
+  launch(buildId: string, env?: Record<string, string>): Promise<{ pid: number }>;
 }
 
 export interface SpawnWorkerOptions {
@@ -25,14 +26,14 @@ export interface SpawnWorkerOptions {
 export function spawnWorkerLauncher(options: SpawnWorkerOptions): WorkerLauncher {
   const store = new BuildRecordStore(options.stateDir);
   return {
-    launch: (buildId) =>
+    launch: (buildId, env = {}) =>
       new Promise((resolve, reject) => {
         const output = openSync(store.workerLogFile(buildId), 'a', 0o600);
         try {
           const child = spawn(options.execPath ?? process.execPath, [options.entry, WORKER_COMMAND, buildId], {
             detached: true,
             stdio: ['ignore', output, output],
-            env: options.env,
+            env: { ...options.env, ...env },
             cwd: store.dirOf(buildId),
           });
           child.once('error', reject);

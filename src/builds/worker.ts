@@ -17,6 +17,8 @@ export interface WorkerDeps {
   ports: (buildId: string, target: TargetSpec) => Promise<BuildPorts>;
   /** Where stop requests arrive (SIGTERM, SIGINT); the process itself in production. */
   signals?: Pick<NodeJS.Process, 'on' | 'off'>;
+  /** The build args' values, which the job file names only (see secret-checks.ts jobRequest). */
+  buildArgs?: Record<string, string>;
   now?: () => Date;
 }
 
@@ -52,6 +54,11 @@ export async function runBuildWorker(buildId: string, deps: WorkerDeps): Promise
   const log = new EventLogWriter(store.eventLogFile(buildId));
   try {
     const job = await store.loadJob(buildId);
+    const argNames = Object.keys(job.request.buildArgs);
+    if (argNames.length > 0 && deps.buildArgs === undefined) {
+      throw new Error(`the values of the build args ${argNames.join(', ')} did not reach the worker`);
+    }
+    job.request.buildArgs = { ...job.request.buildArgs, ...deps.buildArgs };
     const queued = await store.loadRaw(buildId);
     let lastProgressSave = 0;
     let eventsUnwritable = false;

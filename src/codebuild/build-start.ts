@@ -10,6 +10,7 @@ import type { AttemptInput, BuildRequest } from '../build-model/attempt.js';
 import { awsErrorName, describeAwsError, unexpectedAwsAnswer } from '../util/aws-errors.js';
 import { InputError } from '../util/errors.js';
 import { generateBuildspec } from './buildspec.js';
+import { buildspecSecrets, codebuildVariables, type CodeBuildVariable } from './build-env.js';
 import { withDeadline } from './clients.js';
 import { accountFromArn, buildConsoleUrl } from './codebuild-ids.js';
 import { codebuildCall, type CodeBuildIo } from './codebuild-io.js';
@@ -111,6 +112,7 @@ function buildspecFor(request: BuildRequest, dockerfile: string): string {
     labels: request.labels,
     smokeTest: request.smokeTest,
     smokeCommands: request.smokeCommands,
+    secrets: buildspecSecrets(request.secrets),
   });
 }
 
@@ -157,6 +159,8 @@ async function startBuild(
     buildspec: string;
     timeoutMinutes: number;
     attempt: number;
+    /** Build-arg values and secret references, which the buildspec only names. */
+    variables: CodeBuildVariable[];
   },
 ) {
   const { project, region } = options;
@@ -180,6 +184,7 @@ async function startBuild(
               { name: 'DIB_IMAGE_REF', value: build.imageRef, type: 'PLAINTEXT' },
               { name: 'DIB_CONTEXT_SHA256', value: build.upload.sha256, type: 'PLAINTEXT' },
               { name: 'DIB_ATTEMPT', value: String(build.attempt), type: 'PLAINTEXT' },
+              ...build.variables,
             ],
           }),
           { abortSignal },
@@ -233,6 +238,7 @@ export async function launchBuild(
     buildspec,
     timeoutMinutes,
     attempt: input.attempt ?? 1,
+    variables: codebuildVariables(request.buildArgs, request.secrets),
   });
   const account = accountFromArn(started.arn) ?? accountId;
   const consoleUrl = buildConsoleUrl(started.id, region, account);

@@ -29,6 +29,7 @@ import { gzipSync } from 'node:zlib';
 import { InputError } from '../util/errors.js';
 import { PROBE_SCRIPT } from '../smoke/probe-script.js';
 import { dockerBuildArgs, type LocalBuilderKind } from '../docker/build-args.js';
+import { codebuildValueInArgv } from './build-env.js';
 
 export const MARKER = '@@dib-codebuild@@';
 /** Per-container limit for smoke checks inside CodeBuild, as the local smoke tester's default. */
@@ -52,6 +53,8 @@ export interface BuildspecOptions {
   ecrRepository?: string;
   /** Push to `ecrRepository` (default true when a repository is given). */
   push?: boolean;
+  /** `--secret id=ID,env=VARIABLE`: the value is in the build's environment (see build-env.ts), never here. */
+  secrets?: { id: string; env: string }[];
 }
 
 const SAFE_WORD = /^[A-Za-z0-9_@%+=:,./-]+$/;
@@ -142,6 +145,9 @@ export function codebuildDockerArgs(options: BuildspecOptions, builder: LocalBui
     ...(options.platform === undefined ? {} : { platform: options.platform }),
     noCache: options.noCache,
     pull: options.pull ?? false,
+    secrets: options.secrets ?? [],
+    // Build-arg values come from the build's environment (environmentVariablesOverride), not this text.
+    valueInArgv: codebuildValueInArgv,
   });
   const f = args.indexOf('-f');
   if (f < 0 || f + 1 >= args.length) throw new Error('docker build arguments without -f');

@@ -23,6 +23,7 @@ import { launchBuild, type CodeBuildLaunch, type CodeBuildRunOptions } from './b
 import { buildLogTail, buildStatus, stopBuildById, type CodeBuildStatus } from './build-status.js';
 import { createAwsClients, type AwsClientOptions } from './clients.js';
 import { CodeBuildIo, errorText, isAbort, type CodeBuildRunnerDeps } from './codebuild-io.js';
+import { looksLikeSecretName } from '../util/secret-names.js';
 import { AttemptSink, LogProcessor } from './log-processor.js';
 import { checkProject, requireProject, type ProjectCheck } from './project-check.js';
 
@@ -147,6 +148,10 @@ export class CodeBuildRunner {
         buildArgs: request.buildArgs,
         ...(request.target === undefined ? {} : { target: request.target }),
         hasLabels: Object.keys(request.labels).length > 0,
+        // CodeBuild masks secret variables itself; build args are plain build variables, masked here.
+        redactValues: Object.entries(request.buildArgs)
+          .filter(([name]) => looksLikeSecretName(name))
+          .map(([, value]) => value),
       }),
       ...(options.onPhase === undefined ? {} : { onPhase: options.onPhase }),
       stop,

@@ -16,6 +16,7 @@ import { createOutputParser, detectBuilderKind } from '../docker/output/output-p
 import type { BuildOutputParser, BuildOutputSummary } from '../docker/output/parser-common.js';
 import { parseMarker } from './buildspec.js';
 import { RemoteSmokeCollector } from './remote-smoke.js';
+import { redactor } from '../util/redact.js';
 
 /** Prefix of the lines docker-image-builder itself adds to a CodeBuild attempt's log. */
 export const INFO = '[docker-image-builder]';
@@ -89,6 +90,8 @@ export interface ParserSetup {
   buildArgs?: Record<string, string>;
   target?: string;
   hasLabels?: boolean;
+  /** Values replaced in every line before it is kept or read (secret-looking build args' values). */
+  redactValues?: string[];
 }
 
 const COMMAND_ECHO =
@@ -142,10 +145,14 @@ export class LogProcessor {
     return false;
   }
 
+  private readonly redact: (text: string) => string;
+
   constructor(
     private readonly sink: Sink,
     private readonly setup: ParserSetup,
-  ) {}
+  ) {
+    this.redact = redactor(setup.redactValues ?? []);
+  }
 
   private makeParser(builder: LocalBuilderKind): BuildOutputParser {
     const plan =
@@ -188,8 +195,10 @@ export class LogProcessor {
     this.sink.emit({ type: 'log', line, stream: 'stdout' });
   }
 
-  push(line: string): void {
+  push(raw: string): void {
     this.lines++;
+    // Before anything keeps the line: a value printed by a build step reaches neither the log file nor an event.
+    const line = this.redact(raw);
     if (this.fold(line)) return;
     const marker = parseMarker(line);
     if (marker === undefined) {

@@ -6,6 +6,12 @@ import { parsePlatforms } from './platforms.js';
 
 export type LocalBuilderKind = 'buildkit' | 'legacy';
 
+/**
+ * A build secret as docker's `--secret` takes it: the value of a variable of the docker CLI's environment (`env`), or
+ * a file (`src`). Only the name or the path is ever held here; docker reads the value itself.
+ */
+export type BuildSecret = { id: string; env: string } | { id: string; src: string };
+
 export interface DockerBuildOptions {
   /** Build context directory; resolved to an absolute path. */
   contextDir: string;
@@ -30,6 +36,31 @@ export interface DockerBuildOptions {
   cacheTo?: string[];
   /** A buildx builder: the build runs as `docker buildx build --builder NAME --load` (BuildKit only). */
   buildxBuilder?: string;
+  /** `--secret` (BuildKit only). */
+  secrets?: BuildSecret[];
+  /** `--ssh`: `default` or `id[=socket-or-key,...]` (BuildKit only). */
+  ssh?: string[];
+  /** Build args whose value must stay in argv (`NAME=value`); default `valueInArgv`. */
+  valueInArgv?: (name: string) => boolean;
+}
+
+/**
+ * Build args named like the variables the docker CLI (or sudo, or the loader) reads itself keep their value in argv:
+ * set in the CLI's environment they would change where and how docker runs. Every other build arg is passed as
+ * `--build-arg NAME`, its value in the CLI's environment, so no other local user can read it with `ps`.
+ */
+const ARGV_BUILD_ARG = /^(?:DOCKER_|BUILDX_|BUILDKIT_|LD_|SUDO_)|^(?:PATH|HOME|TMPDIR|SSH_AUTH_SOCK)$/;
+
+export function valueInArgv(name: string): boolean {
+  return ARGV_BUILD_ARG.test(name);
+}
+
+/** The variables that carry the build args' values to the docker CLI (see ARGV_BUILD_ARG); never put in argv. */
+export function buildArgEnv(
+  buildArgs: Record<string, string>,
+  inArgv: (name: string) => boolean = valueInArgv,
+): Record<string, string> {
+  return Object.fromEntries(Object.entries(buildArgs).filter(([name]) => !inArgv(name)));
 }
 
 // Grammar of github.com/distribution/reference (name components, optional host[:port], optional tag).
@@ -40,6 +71,11 @@ const IMAGE_REF = new RegExp(`^(?:${DOMAIN}/)?${NAME_COMPONENT}(?:/${NAME_COMPON
 const BUILD_ARG_KEY = /^[A-Za-z_][A-Za-z0-9_]*$/;
 // BuildKit's stage-name rule (case-insensitive, as stage names are matched).
 const STAGE_NAME = /^[a-z][a-z0-9\-_.]*$/i;
+// BuildKit takes any id; these characters keep it one field of docker's comma-separated --secret value.
+const SECRET_ID = /^[A-Za-z0-9][A-Za-z0-9_.-]{0,127}$/;
+const ENV_NAME = /^[A-Za-z_][A-Za-z0-9_]*$/;
+// `default` or an id, optionally `=` and comma-separated socket or key paths (docker's --ssh syntax).
+const SSH_SPEC = /^[A-Za-z0-9][A-Za-z0-9_.-]{0,127}(?:=[^,="\s]+(?:,[^,="\s]+)*)?$/;
 // eslint-disable-next-line no-control-regex
 const CONTROL_CHARS = /[\u0000-\u001f\u007f]/;
 
@@ -58,6 +94,47 @@ function requireNonEmptyPath(value: string, field: string): void {
   if (value.trim() === '' || value.includes('\0')) {
     throw new InputError(field, 'must be a non-empty path', 'Pass the path of an existing directory or file.');
   }
+}
+
+/** The secret and ssh inputs, checked as text (the files and variables they name are checked by the caller). */
+export function validateSecretInputs(secrets: BuildSecret[] = [], ssh: string[] = []): void {
+  const seen = new Set<string>();
+  secrets.forEach((secret, index) => {
+    if (!SECRET_ID.test(secret.id)) {
+      throw new InputError(
+        `secrets.${index}.id`,
+        `"${secret.id}" is not a usable secret id`,
+        'Use letters, digits, ".", "_" or "-" (at most 128), e.g. "hf_token"; the Dockerfile mounts it with RUN --mount=type=secret,id=hf_token.',
+      );
+    }
+    if (seen.has(secret.id)) {
+      throw new InputError(`secrets.${index}.id`, `"${secret.id}" is given twice`, 'Give each secret id once.');
+    }
+    seen.add(secret.id);
+    if ('env' in secret && !ENV_NAME.test(secret.env)) {
+      throw new InputError(
+        `secrets.${index}.env`,
+        `"${secret.env}" is not an environment variable name`,
+        'Name the variable that holds the value, e.g. "HF_TOKEN" (letters, digits, "_").',
+      );
+    }
+    if ('src' in secret && (secret.src.trim() === '' || /[\0,"\n\r]/.test(secret.src))) {
+      throw new InputError(
+        `secrets.${index}.src`,
+        'must be a file path without commas, quotes or line breaks',
+        'Pass the path of the file that holds the secret, e.g. "~/.config/hf/token" expanded.',
+      );
+    }
+  });
+  ssh.forEach((spec, index) => {
+    if (!SSH_SPEC.test(spec)) {
+      throw new InputError(
+        `ssh.${index}`,
+        `"${spec}" is not an ssh forwarding spec`,
+        'Use "default" (your SSH agent, SSH_AUTH_SOCK) or "id=/path/to/agent.sock" or "id=/path/to/key[,/path/to/key2]".',
+      );
+    }
+  });
 }
 
 function validateOptions(options: DockerBuildOptions): void {
@@ -96,6 +173,7 @@ function validateOptions(options: DockerBuildOptions): void {
       'Use the name given after AS in a FROM line of the Dockerfile.',
     );
   }
+  validateSecretInputs(options.secrets, options.ssh);
   // One platform, or a comma list of them (a manifest list, BuildKit with the containerd image store).
   if (options.platform !== undefined) parsePlatforms(options.platform);
 }
@@ -134,7 +212,17 @@ export function dockerBuildArgs(options: DockerBuildOptions): string[] {
   // The classic builder keeps a failed step's container unless told otherwise; BuildKit creates none.
   else buildArgs.push('--force-rm');
   buildArgs.push('-f', dockerfile, '-t', options.imageRef);
-  for (const [key, value] of Object.entries(options.buildArgs)) buildArgs.push('--build-arg', `${key}=${value}`);
+  const inArgv = options.valueInArgv ?? valueInArgv;
+  for (const [key, value] of Object.entries(options.buildArgs)) {
+    buildArgs.push('--build-arg', inArgv(key) ? `${key}=${value}` : key);
+  }
+  for (const secret of options.secrets ?? []) {
+    buildArgs.push(
+      '--secret',
+      'env' in secret ? `id=${secret.id},env=${secret.env}` : `id=${secret.id},src=${path.resolve(secret.src)}`,
+    );
+  }
+  for (const spec of options.ssh ?? []) buildArgs.push('--ssh', spec);
   for (const [key, value] of Object.entries(options.labels)) buildArgs.push('--label', `${key}=${value}`);
   if (options.target !== undefined) buildArgs.push('--target', options.target);
   if (options.platform !== undefined) buildArgs.push('--platform', options.platform);

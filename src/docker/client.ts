@@ -72,6 +72,8 @@ export interface DockerSpawnOptions {
   onLine: (line: string, stream: OutputStream) => void;
   /** Variables for this call only, e.g. DOCKER_BUILDKIT. */
   extraEnv?: Record<string, string>;
+  /** Variables for this call whose values must never be in any argv (build-arg values, env secrets); see command(). */
+  privateEnv?: Record<string, string>;
   cwd?: string;
 }
 
@@ -117,18 +119,33 @@ export class DockerClient {
   /**
    * The program and arguments for one docker call. sudo resets the environment, so with sudo the variables go as
    * sudo's own `VAR=value` arguments (`sudo -n VAR=value... /path/docker args`) and none is left to the environment.
+   * Private variables are the exception: any local user can read an argv (`ps`), so through sudo they stay in the
+   * environment and are only named (`--preserve-env=NAME,...`; the same sudoers rule that allows VAR=value allows it).
    */
-  command(args: readonly string[], extraEnv: Record<string, string> = {}): DockerCommand {
+  command(
+    args: readonly string[],
+    extraEnv: Record<string, string> = {},
+    privateEnv: Record<string, string> = {},
+  ): DockerCommand {
     const env = { ...this.invocation.env, ...extraEnv };
-    for (const [name, value] of Object.entries(env)) {
+    for (const [name, value] of Object.entries({ ...env, ...privateEnv })) {
       if (!ENV_NAME.test(name) || value.includes('\0')) throw new Error(`not a usable environment variable: ${name}`);
     }
     // The context is a global flag, so it goes before the subcommand: `docker --context NAME build ...`.
     const context = this.invocation.context;
     const dockerArgs = context ? ['--context', context, ...args] : [...args];
-    if (!this.invocation.sudo) return { command: this.invocation.path, args: dockerArgs, env };
-    const assignments = Object.entries(env).map(([name, value]) => `${name}=${value}`);
-    return { command: 'sudo', args: ['-n', ...assignments, this.invocation.path, ...dockerArgs], env: {} };
+    if (!this.invocation.sudo)
+      return { command: this.invocation.path, args: dockerArgs, env: { ...env, ...privateEnv } };
+    const assignments = Object.entries(env)
+      .filter(([name]) => !(name in privateEnv))
+      .map(([name, value]) => `${name}=${value}`);
+    const names = Object.keys(privateEnv);
+    const preserve = names.length > 0 ? [`--preserve-env=${names.join(',')}`] : [];
+    return {
+      command: 'sudo',
+      args: ['-n', ...preserve, ...assignments, this.invocation.path, ...dockerArgs],
+      env: { ...privateEnv },
+    };
   }
 
   /** Runs a short docker command and resolves with its result, failed or not. */
@@ -145,7 +162,7 @@ export class DockerClient {
   /** Starts a long docker command (a build) with its output streamed line by line. */
   spawn(args: readonly string[], options: DockerSpawnOptions): SpawnedProcess {
     if (!this.spawner) throw new Error('this DockerClient was made without a ProcessSpawner, so it cannot stream');
-    const { command, args: fullArgs, env } = this.command(args, options.extraEnv);
+    const { command, args: fullArgs, env } = this.command(args, options.extraEnv, options.privateEnv);
     return this.spawner.spawn(command, fullArgs, {
       env,
       onLine: options.onLine,

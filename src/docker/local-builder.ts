@@ -2,7 +2,10 @@ import { createWriteStream } from 'node:fs';
 import { mkdir, readFile, rm } from 'node:fs/promises';
 import path from 'node:path';
 import type { BuildEvent, BuildEventListener } from '../build-model/events.js';
+import { redactor } from '../util/redact.js';
+import { looksLikeSecretName } from '../util/secret-names.js';
 import {
+  buildArgEnv,
   builderEnv,
   dockerBuildArgs,
   validateImageRef,
@@ -75,7 +78,12 @@ export interface LocalDockerBuilderDeps {
   now?: () => number;
   /** How long a stopped build may take to exit after SIGTERM before it gets SIGKILL. */
   killGraceMs?: number;
+  /** Where env secrets (`{id, env}`) are read from, to hand them to docker's environment; none without it. */
+  env?: NodeJS.ProcessEnv;
 }
+
+/** Secret files larger than this are not read for redaction (a key or token file is far smaller). */
+const MAX_REDACTED_FILE_BYTES = 64 * 1024;
 
 const DEFAULT_TIMEOUT_MS = 60 * 60 * 1000;
 const DEFAULT_KILL_GRACE_MS = 5_000;
@@ -101,6 +109,15 @@ function planFor(
     hasLabels: Object.keys(options.labels).length > 0,
     ...(options.target === undefined ? {} : { target: options.target }),
   });
+}
+
+async function readSmallFile(file: string): Promise<string | undefined> {
+  try {
+    const buffer = await readFile(file);
+    return buffer.length <= MAX_REDACTED_FILE_BYTES ? buffer.toString('utf8') : undefined;
+  } catch {
+    return undefined; // docker reports an unreadable secret file itself
+  }
 }
 
 interface LegacyStep {
@@ -137,6 +154,34 @@ export class LocalDockerBuilder {
     this.docker = deps.docker;
     this.now = deps.now ?? (() => performance.now());
     this.killGraceMs = deps.killGraceMs ?? DEFAULT_KILL_GRACE_MS;
+    this.env = deps.env ?? {};
+  }
+
+  private readonly env: NodeJS.ProcessEnv;
+
+  /**
+   * The values docker gets through its environment only (build-arg values, env secrets), and the function that
+   * removes every secret value (those, secret files' contents, secret-looking build args) from the build's output.
+   */
+  private async secretHandling(
+    options: LocalBuildOptions,
+  ): Promise<{ privateEnv: Record<string, string>; redact: (text: string) => string }> {
+    const privateEnv = buildArgEnv(options.buildArgs, options.valueInArgv);
+    const hidden = Object.entries(options.buildArgs)
+      .filter(([name]) => looksLikeSecretName(name))
+      .map(([, value]) => value);
+    for (const secret of options.secrets ?? []) {
+      if ('env' in secret) {
+        const value = this.env[secret.env];
+        if (value === undefined) continue; // docker names the missing variable itself
+        privateEnv[secret.env] = value;
+        hidden.push(value);
+      } else {
+        const text = await readSmallFile(secret.src);
+        if (text !== undefined) hidden.push(text);
+      }
+    }
+    return { privateEnv, redact: redactor(hidden) };
   }
 
   async build(options: LocalBuildOptions, control: LocalBuildControl = {}): Promise<LocalBuildResult> {
@@ -153,6 +198,7 @@ export class LocalDockerBuilder {
       ...(buildxBuilder ? { buildxBuilder } : {}),
     });
     const extraEnv = builderEnv(builder);
+    const { privateEnv, redact } = await this.secretHandling(options);
     const started = this.now();
     const plan = planFor(options, builder, await readDockerfile(options));
     const parser = createOutputParser(builder, { plan, now: this.now, ...(progress ? { progress } : {}) });
@@ -221,8 +267,11 @@ export class LocalDockerBuilder {
       let exited = false;
       child = this.docker.spawn(args, {
         extraEnv,
-        onLine: (line, stream) => {
+        privateEnv,
+        onLine: (raw, stream) => {
           if (exited) return;
+          // Before anything reads the line: no secret value reaches the log file, the events or the record.
+          const line = redact(raw);
           trackLegacyStep(legacyStep, line);
           for (const event of parser.push(line, stream)) {
             if (event.type === 'log' && logError === undefined) log.write(`${event.line}\n`);

@@ -15,5 +15,6 @@ export const CATEGORIES = [
   'requirements-file-missing',
   'index-url-invalid',
   'platform-mismatch',
+  'secret-in-arg-or-env',
 ] as const;
 export type Category = (typeof CATEGORIES)[number];

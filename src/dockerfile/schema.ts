@@ -15,7 +15,7 @@ export const severitySchema = z
 export const categorySchema = z
   .enum(CATEGORIES)
   .describe(
-    'What kind of problem: torchvision-mismatch, torchaudio-mismatch, cuda-variant-unavailable, mixed-cuda-variants, cuda-base-mismatch, torch-replaced, python-unsupported, base-tag-invalid, cpu-wheel-on-gpu-base, gpu-arch-unsupported, pip-no-cache-dir, python-missing, requirements-file-missing, index-url-invalid',
+    'What kind of problem: torchvision-mismatch, torchaudio-mismatch, cuda-variant-unavailable, mixed-cuda-variants, cuda-base-mismatch, torch-replaced, python-unsupported, base-tag-invalid, cpu-wheel-on-gpu-base, gpu-arch-unsupported, pip-no-cache-dir, python-missing, requirements-file-missing, index-url-invalid, secret-in-arg-or-env',
   );
 
 export const textEditSchema = z

@@ -6,6 +6,7 @@ import { MAX_PLATFORMS, parsePlatforms, platformFlag } from '../docker/platforms
 import { bool, int, list, record, text, textOrList } from './field.js';
 import { dockerTargetFields } from './docker-target-fields.js';
 import { sourceFields } from './source-fields.js';
+import { secretFields } from './secret-fields.js';
 import { patterns } from './patterns.js';
 
 /** Turns a folder name into a valid image name: lowercase, only [a-z0-9._-], starting with a letter or digit. */
@@ -211,6 +212,8 @@ export const buildImageInputs = defineInputs('build_image', 'build', {
   }),
   docker_context: dockerTargetFields.docker_context,
   builder: dockerTargetFields.builder,
+  secrets: secretFields.secrets,
+  ssh: secretFields.ssh,
   tail_lines: int({
     min: 0,
     max: 500,
@@ -258,5 +261,7 @@ export function toBuildImageParams(input: BuildImageInput): BuildImageParams {
     cacheTo: input.cache_to,
     dockerContext: input.docker_context,
     builder: input.builder,
+    secrets: input.secrets,
+    ssh: input.ssh,
   };
 }

@@ -39,9 +39,12 @@ function optionsFor(name: string, spec: Field): Option[] {
   if (spec.kind === 'int' || spec.kind === 'number') option.argParser(toNumber);
   else if (spec.kind === 'list') option.argParser(collect);
   else if (spec.kind === 'record') option.argParser(parseKeyValue(cli.flag));
-  else if (spec.kind === 'enum' && spec.limits.values) option.choices(spec.limits.values);
+  else if (spec.kind === 'objects' && spec.parseCli) {
+    const parse = spec.parseCli;
+    option.argParser((value: string, previous: unknown[] = []) => [...previous, parse(value)]);
+  } else if (spec.kind === 'enum' && spec.limits.values) option.choices(spec.limits.values);
   // Shown in --help; the schema would apply the same default anyway.
-  if (spec.default !== undefined && spec.kind !== 'list' && spec.kind !== 'record') option.default(spec.default);
+  if (spec.default !== undefined && !['list', 'record', 'objects'].includes(spec.kind)) option.default(spec.default);
   return [option];
 }
 

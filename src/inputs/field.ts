@@ -15,11 +15,13 @@ export interface Field<S = z.ZodType> {
   /** The agent-facing `.describe()` text. */
   readonly description: string;
   readonly cli: CliSpec;
+  /** Lists of objects: turns one CLI flag value into an entry (the schema checks it). */
+  readonly parseCli?: (value: string) => unknown;
   /** The zod schema; `error` words every issue it raises (the SDK puts that text in the tool result). */
   schema(error: (issue: FieldIssue) => string): S;
 }
 
-export type FieldKind = 'string' | 'int' | 'number' | 'boolean' | 'enum' | 'list' | 'record';
+export type FieldKind = 'string' | 'int' | 'number' | 'boolean' | 'enum' | 'list' | 'record' | 'objects';
 
 export interface Limits {
   /** Numbers: smallest value; strings: fewest characters. */
@@ -34,6 +36,8 @@ export interface Limits {
   pattern?: { regex: RegExp; looksLike: string };
   /** Enums: the accepted values. */
   values?: readonly string[];
+  /** Lists of objects: what one entry looks like. */
+  entry?: string;
 }
 
 /**
@@ -201,6 +205,30 @@ export function record<P extends Presence<Record<string, string>>>(
   );
 }
 
+/**
+ * A list of objects, each checked by `entry` (a strict zod object or a union of them); the CLI takes each as a
+ * repeatable flag that `parseCli` turns into one entry.
+ */
+export function objects<E extends z.ZodType>(
+  options: Pick<Limits, 'maxItems'> &
+    Common & {
+      default: unknown[];
+      entry: (error: (issue: FieldIssue) => string) => E;
+      looksLike: string;
+      parseCli: (value: string) => unknown;
+    },
+): Field<z.ZodDefault<z.ZodArray<E>>> {
+  const { maxItems, looksLike } = options;
+  return {
+    ...field<z.ZodDefault<z.ZodArray<E>>>('objects', { maxItems, entry: looksLike }, options, (error) => {
+      let base = z.array(options.entry(error), { error });
+      if (maxItems !== undefined) base = base.max(maxItems);
+      return presence(base, options) as z.ZodDefault<z.ZodArray<E>>;
+    }),
+    parseCli: options.parseCli,
+  };
+}
+
 function show(value: unknown): string {
   if (typeof value === 'string') return quoted(value);
   if (value === undefined) return 'nothing';
@@ -236,6 +264,8 @@ export function expectation(spec: Field): string {
       return `a list of non-empty strings${maxItems !== undefined ? ` (at most ${maxItems})` : ''}`;
     case 'record':
       return 'an object of string values (KEY: VALUE)';
+    case 'objects':
+      return `a list of ${spec.limits.entry ?? 'objects'}${maxItems !== undefined ? ` (at most ${maxItems})` : ''}`;
     default: {
       const length =
         min !== undefined && max !== undefined && min > 1

@@ -49,6 +49,8 @@ const HOSTILE_TEXT: string[] = [
 
 /** Values that break a property whatever else holds: the wrong type, or outside its stated limits. */
 function badValues(schema: PropertySchema): fc.Arbitrary<unknown> {
+  // A union of strict objects (a secrets entry): anything not an object, or an object of unknown keys, breaks it.
+  if (!schema.type && schema.anyOf?.every((option) => option.type === 'object')) return badValues({ type: 'object' });
   // A value is bad for a union when it is bad for every branch: the wrong type for all, or a string that breaks the
   // string branch (an array branch never takes a string).
   if (schema.anyOf) {

@@ -11,6 +11,7 @@ import { platformRule } from './platform.js';
 import { pythonMissingRule } from './python-missing.js';
 import { pythonSupportRule } from './python-support.js';
 import { requirementsMissingRule } from './requirements-missing.js';
+import { secretArgsRule } from './secret-args.js';
 import { simulateStages } from './simulate.js';
 import { torchReplacedRule } from './torch-replaced.js';
 import type { DockerfileRule, RuleContext, RuleOutput } from './types.js';
@@ -46,6 +47,7 @@ export const RULES: readonly DockerfileRule[] = [
   baseCudaRule,
   gpuArchRule,
   requirementsMissingRule,
+  secretArgsRule,
 ];
 
 /** Runs every rule over the model: model checks, the stage simulation with its install checks, final checks. */

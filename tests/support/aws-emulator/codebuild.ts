@@ -48,6 +48,12 @@ export interface FailPhaseSpec {
   message?: string;
 }
 
+/** Values by Secrets Manager name or ARN and by Parameter Store name, for builds' secret variables. */
+export interface StoredSecrets {
+  secretsManager?: Record<string, string>;
+  parameterStore?: Record<string, string>;
+}
+
 export interface EnvironmentVariable {
   name: string;
   value: string;
@@ -160,6 +166,8 @@ export interface CodeBuildDeps {
   keepWorkDirs: boolean;
   /** Extra variables for every command (the emulator adds AWS endpoints, fake credentials, region). */
   commandEnv: (region: string) => Record<string, string>;
+  /** Secrets Manager secrets and Parameter Store parameters that SECRETS_MANAGER / PARAMETER_STORE variables name. */
+  storedSecrets?: StoredSecrets;
   /** Service role validation: 'off' accepts any ARN; 'exists' requires the role in the emulated IAM. */
   roleExists?: (arn: string) => { exists: boolean; createdAt?: Date };
   iamPropagationDelayMs: number;
@@ -473,10 +481,10 @@ export class CodeBuildService {
       ? (input['environmentVariablesOverride'] as EnvironmentVariable[])
       : [];
     for (const variable of overrides) {
-      if (variable.type !== undefined && variable.type !== 'PLAINTEXT') {
+      if (variable.type !== undefined && !['PLAINTEXT', 'SECRETS_MANAGER', 'PARAMETER_STORE'].includes(variable.type)) {
         throw new ServiceError(
           'InvalidInputException',
-          `The emulator supports PLAINTEXT variables only (${variable.name})`,
+          `1 validation error detected: Value '${variable.type}' at 'environmentVariablesOverride.member.type' failed to satisfy constraint: Member must satisfy enum value set: [PARAMETER_STORE, PLAINTEXT, SECRETS_MANAGER]`,
         );
       }
     }
@@ -659,9 +667,23 @@ export class CodeBuildService {
 
   // ---------------------------------------------------------------- running a build
 
+  /** A variable's value in the build: PLAINTEXT as given, a secret reference resolved from the stored secrets. */
+  private variableValue(variable: EnvironmentVariable): string | undefined {
+    const stored = this.deps.storedSecrets;
+    if (variable.type === 'SECRETS_MANAGER') return stored?.secretsManager?.[variable.value];
+    if (variable.type === 'PARAMETER_STORE') return stored?.parameterStore?.[variable.value];
+    return variable.value;
+  }
+
   private log(build: EmulatedBuild, line: string): void {
     if (build.logs === undefined) return;
-    this.deps.logs.append(build.logGroupName, build.logStreamName, line);
+    // As CodeBuild does, values of SECRETS_MANAGER / PARAMETER_STORE variables are masked in the log.
+    let masked = line;
+    for (const variable of build.environmentVariables) {
+      const value = variable.type && variable.type !== 'PLAINTEXT' ? this.variableValue(variable) : undefined;
+      if (value) masked = masked.split(value).join('***');
+    }
+    this.deps.logs.append(build.logGroupName, build.logStreamName, masked);
   }
 
   private container(build: EmulatedBuild, text: string): void {
@@ -948,7 +970,10 @@ export class CodeBuildService {
       CODEBUILD_BUILD_SUCCEEDING: succeeding ? '1' : '0',
       ...spec.variables,
     };
-    for (const variable of build.environmentVariables) env[variable.name] = variable.value;
+    for (const variable of build.environmentVariables) {
+      const value = this.variableValue(variable);
+      if (value !== undefined) env[variable.name] = value;
+    }
     if (this.deps.enforcePrivilegedMode && !build.privilegedMode) env['DOCKER_HOST'] = UNPRIVILEGED_DOCKER_HOST;
     return env;
   }

@@ -22,6 +22,7 @@ import {
   type EmulatedBuild,
   type FailPhaseSpec,
   type ProjectConfig,
+  type StoredSecrets,
 } from './codebuild.js';
 import { EcrState } from './ecr.js';
 import {
@@ -72,6 +73,8 @@ export interface AwsEmulatorOptions {
   commandEnv?: Record<string, string>;
   /** Refuse requests without a SigV4 Authorization header (default true). */
   requireSignature?: boolean;
+  /** Values that builds' SECRETS_MANAGER / PARAMETER_STORE variables resolve to. */
+  storedSecrets?: StoredSecrets;
 }
 
 export class EmulatorFaults extends FaultRegistry {
@@ -196,6 +199,7 @@ export async function startAwsEmulator(options: AwsEmulatorOptions = {}): Promis
         }
       : undefined,
     iamPropagationDelayMs: options.iamPropagationDelayMs ?? 0,
+    ...(options.storedSecrets ? { storedSecrets: options.storedSecrets } : {}),
   });
   const faults = new EmulatorFaults(codebuild);
   let ownS3: S3ServerHandle | undefined;
