@@ -2,7 +2,7 @@ import { createWriteStream } from 'node:fs';
 import { mkdir, readFile, rm } from 'node:fs/promises';
 import path from 'node:path';
 import type { BuildEvent, BuildEventListener } from '../build-model/events.js';
-import { redactor } from '../util/redact.js';
+import { redactDeep, redactor } from '../util/redact.js';
 import { looksLikeSecretName } from '../util/secret-names.js';
 import {
   buildArgEnv,
@@ -273,7 +273,8 @@ export class LocalDockerBuilder {
           // Before anything reads the line: no secret value reaches the log file, the events or the record.
           const line = redact(raw);
           trackLegacyStep(legacyStep, line);
-          for (const event of parser.push(line, stream)) {
+          // rawjson carries a step's output base64-encoded: the parsed events are redacted too.
+          for (const event of parser.push(line, stream).map((parsed) => redactDeep(parsed, redact))) {
             if (event.type === 'log' && logError === undefined) log.write(`${event.line}\n`);
             // The image id is announced once, from the iid file, after the process has exited.
             if (event.type !== 'image-built') emit(event);
@@ -294,8 +295,8 @@ export class LocalDockerBuilder {
     }
 
     if ((cancelled || timedOut) && builder === 'legacy') await this.removeStepContainer(legacyStep);
-    for (const event of parser.end(cancelled || timedOut ? undefined : exit.exitCode)) emit(event);
-    const summary = parser.summary();
+    for (const event of parser.end(cancelled || timedOut ? undefined : exit.exitCode)) emit(redactDeep(event, redact));
+    const summary = redactDeep(parser.summary(), redact);
     const success = exit.exitCode === 0 && !cancelled && !timedOut;
     let imageId: string | undefined;
     if (success) {

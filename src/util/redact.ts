@@ -20,3 +20,16 @@ export function redactor(values: Iterable<string>): (text: string) => string {
   if (sorted.length === 0) return (text) => text;
   return (text) => sorted.reduce((current, value) => current.split(value).join(REDACTED), text);
 }
+
+/**
+ * `value` with `redact` applied to every string in it (objects and arrays copied): for what a parser made of the
+ * output, such as rawjson's base64 log data, which a redaction of the raw line cannot see.
+ */
+export function redactDeep<T>(value: T, redact: (text: string) => string): T {
+  if (typeof value === 'string') return redact(value) as T;
+  if (Array.isArray(value)) return value.map((item: unknown) => redactDeep(item, redact)) as T;
+  if (value !== null && typeof value === 'object') {
+    return Object.fromEntries(Object.entries(value).map(([key, item]) => [key, redactDeep(item, redact)])) as T;
+  }
+  return value;
+}
