@@ -151,7 +151,9 @@ describe.each(engines())('build_image with use_sudo, where docker only works thr
     expect(buildCall).toContain(`DOCKER_BUILDKIT=${builder === 'buildkit' ? '1' : '0'} `);
     // sudo was always asked not to prompt and given the wrapper by its absolute path.
     const sudoCalls = (await readFile(sudoLog, 'utf8')).split('\n').filter(Boolean);
-    expect(sudoCalls.length).toBe(dockerCalls.length);
+    // Every docker call went through sudo (via-sudo=1 above); a probe that its timeout stopped between sudo and the
+    // docker wrapper (a loaded machine) leaves a sudo call without a docker line, never the other way round.
+    expect(sudoCalls.length).toBeGreaterThanOrEqual(dockerCalls.length);
     for (const line of sudoCalls) expect(line).toMatch(/^-n (?:[A-Z_]+=\S* )*\/\S+\/docker /);
   });
 
