@@ -532,12 +532,27 @@ export class Builds implements BuildsApi {
       await this.sweep(raw, raw.status === 'queued' ? 'cancelled' : 'interrupted');
       return raw.status === 'queued';
     }
-    try {
-      process.kill(raw.owner_pid, 'SIGTERM');
-    } catch {
-      // Gone between the check and the signal: the sweep below ends it.
+    // A queued record names the process that launched the worker; the worker names itself once it runs. Whoever
+    // the record names now is asked to stop, again when that changes, so a stop never goes to a process gone by.
+    const signalled = new Set<number>();
+    const signalOwner = (record: BuildRecord) => {
+      if (signalled.has(record.owner_pid)) return;
+      signalled.add(record.owner_pid);
+      try {
+        process.kill(record.owner_pid, 'SIGTERM');
+      } catch {
+        // Gone between the check and the signal: the sweep below ends it.
+      }
+    };
+    signalOwner(raw);
+    const deadline = Date.now() + 20_000;
+    let ended: BuildRecord | undefined = raw;
+    while (Date.now() < deadline) {
+      ended = await this.waitForEnd(buildId, Math.min(1_000, deadline - Date.now()));
+      if (!ended || isOver(ended)) break;
+      const current = await this.store.loadRaw(buildId);
+      if (current) signalOwner(current);
     }
-    const ended = await this.waitForEnd(buildId, 20_000);
     if (ended && !isOver(ended)) {
       const latest = await this.store.loadRaw(buildId);
       if (latest && !this.store.workerAlive(latest)) await this.sweep(latest, 'cancelled');
